@@ -1,0 +1,1 @@
+"""Shared building blocks: encrypted fields, CLP/RUT formatting, logging context, health check."""

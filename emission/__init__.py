@@ -1,0 +1,1 @@
+"""Everything DTE and OpenFactura: the pure DTE engine, the OpenFactura client, emission."""

@@ -1,0 +1,1 @@
+"""Everything Jumpseller: OAuth install, stores, tokens, the API client, verified webhooks."""

@@ -1,0 +1,8 @@
+"""App config for ``integration``."""
+
+from django.apps import AppConfig
+
+
+class IntegrationConfig(AppConfig):
+    name = "integration"
+    verbose_name = "Integración Jumpseller"

@@ -1,0 +1,3 @@
+"""URLs under ``/jumpseller/`` (App URL, OAuth callback, webhooks)."""
+
+urlpatterns: list = []

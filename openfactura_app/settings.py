@@ -1,0 +1,281 @@
+"""Settings of OpenFactura para Jumpseller, read from the environment (12-factor).
+
+Two profiles, chosen by ``DJANGO_ENV``:
+
+* ``local`` (default): safe defaults so that ``./run`` and ``./test`` work on a fresh machine —
+  SQLite, Celery eager, a development secret key and encryption key, the built-in sandbox when
+  ``SANDBOX=1``.
+* ``production``: no defaults for secrets; the process refuses to start (``ImproperlyConfigured``)
+  while any local default or the sandbox is still in force. See ``_check_production`` below.
+
+Every variable is documented in README.md § "Configuration".
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+
+DJANGO_ENV = env.str("DJANGO_ENV", default="local")
+if DJANGO_ENV not in {"local", "production"}:
+    raise ImproperlyConfigured("DJANGO_ENV debe ser 'local' o 'production'.")
+PRODUCTION = DJANGO_ENV == "production"
+
+# Local-only defaults. They are public (they are in this file), so production refuses them.
+_LOCAL_SECRET_KEY = "local-only-insecure-secret-key-do-not-use-in-production-0123456789"  # noqa: S105
+_LOCAL_FIELD_ENCRYPTION_KEY = "bG9jYWwtb25seS1maWVsZC1lbmNyeXB0aW9uLWtleSE="  # base64 of 32 bytes
+
+DEBUG = env.bool("DEBUG", default=not PRODUCTION)
+SECRET_KEY = env.str("SECRET_KEY", default="" if PRODUCTION else _LOCAL_SECRET_KEY)
+# Comma-separated Fernet keys; the first encrypts, all decrypt (rotation with MultiFernet).
+FIELD_ENCRYPTION_KEYS = env.list(
+    "FIELD_ENCRYPTION_KEY", default=[] if PRODUCTION else [_LOCAL_FIELD_ENCRYPTION_KEY]
+)
+
+# The built-in sandbox of Jumpseller and OpenFactura (local runs and tests only).
+SANDBOX = env.bool("SANDBOX", default=False)
+
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="" if PRODUCTION else "http://localhost:8000").rstrip(
+    "/"
+)
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]"])
+if not PRODUCTION and PUBLIC_BASE_URL:
+    # `runserver HOST:PORT` with PUBLIC_BASE_URL=http://HOST:PORT must just work locally.
+    from urllib.parse import urlsplit
+
+    _host = urlsplit(PUBLIC_BASE_URL).hostname
+    if _host and _host not in ALLOWED_HOSTS:
+        ALLOWED_HOSTS.append(_host)
+    if SANDBOX:
+        ALLOWED_HOSTS.append("*")  # the sandbox is reached under whatever name the tester uses
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[PUBLIC_BASE_URL] if PUBLIC_BASE_URL else [])
+
+# --- External services ------------------------------------------------------------------------
+# With SANDBOX on, the product targets its own sandbox (served by this same process) unless a URL
+# is set explicitly.
+_sandbox_root = f"{PUBLIC_BASE_URL}/sandbox"
+JUMPSELLER_CLIENT_ID = env.str("JUMPSELLER_CLIENT_ID", default="" if PRODUCTION else "sandbox-client-id")
+JUMPSELLER_CLIENT_SECRET = env.str(
+    "JUMPSELLER_CLIENT_SECRET", default="" if PRODUCTION else "sandbox-client-secret"
+)
+JUMPSELLER_ACCOUNTS_URL = env.str(
+    "JUMPSELLER_ACCOUNTS_URL",
+    default=f"{_sandbox_root}/jumpseller/accounts" if SANDBOX else "https://accounts.jumpseller.com",
+).rstrip("/")
+JUMPSELLER_API_URL = env.str(
+    "JUMPSELLER_API_URL",
+    default=f"{_sandbox_root}/jumpseller/api/v1" if SANDBOX else "https://api.jumpseller.com/v1",
+).rstrip("/")
+# Origins allowed to frame the merchant pages (Jumpseller's admin).
+JUMPSELLER_ADMIN_ORIGINS = env.list(
+    "JUMPSELLER_ADMIN_ORIGINS", default=["https://*.jumpseller.com", "https://jumpseller.com"]
+)
+OPENFACTURA_URL = env.str(
+    "OPENFACTURA_URL", default=f"{_sandbox_root}/openfactura" if SANDBOX else "https://api.haulmer.com"
+).rstrip("/")
+OPENFACTURA_DEMO_URL = env.str(
+    "OPENFACTURA_DEMO_URL",
+    default=f"{_sandbox_root}/openfactura" if SANDBOX else "https://dev-api.haulmer.com",
+).rstrip("/")
+
+# --- Django -----------------------------------------------------------------------------------
+INSTALLED_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "core",
+    "integration",
+    "emission",
+]
+if SANDBOX:
+    INSTALLED_APPS.append("sandbox")
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "core.middleware.RequestContextMiddleware",
+]
+
+ROOT_URLCONF = "openfactura_app.urls"
+WSGI_APPLICATION = "openfactura_app.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.messages.context_processors.messages",
+            ],
+            "builtins": ["core.templatetags.formatting"],
+        },
+    }
+]
+
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Concurrent webhook deliveries in local runs: WAL lets readers work beside one writer, IMMEDIATE
+    # transactions take the write lock up front (no "database is locked" on upgrade), and writers
+    # wait for each other instead of failing.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": 30,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+    DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LANGUAGE_CODE = "es-cl"
+LANGUAGES = [("es-cl", "Español (Chile)")]
+TIME_ZONE = "America/Santiago"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+WHITENOISE_USE_FINDERS = not PRODUCTION
+STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").exists() else []
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if PRODUCTION
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+
+# Request bodies: webhooks are small; 2.5 MB is Django's default and our explicit ceiling.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=1_048_576)
+
+# --- Sessions and security ----------------------------------------------------------------------
+# The merchant pages live inside Jumpseller's admin iframe: in production the session cookie must
+# be SameSite=None; Secure to be sent in a cross-site frame.
+SESSION_COOKIE_NAME = "of_session"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = 60 * 60 * 12
+SESSION_COOKIE_SECURE = PRODUCTION
+SESSION_COOKIE_SAMESITE = "None" if PRODUCTION else "Lax"
+CSRF_COOKIE_SECURE = PRODUCTION
+CSRF_COOKIE_SAMESITE = "None" if PRODUCTION else "Lax"
+CSRF_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"  # merchant pages relax it with CSP frame-ancestors
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+if PRODUCTION:
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+
+# --- Email --------------------------------------------------------------------------------------
+EMAIL_BACKEND = env.str(
+    "EMAIL_BACKEND",
+    default="sandbox.mail.EmailBackend" if SANDBOX else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
+DEFAULT_FROM_EMAIL = env.str(
+    "DEFAULT_FROM_EMAIL", default="OpenFactura para Jumpseller <no-responder@localhost>"
+)
+
+# --- Celery -------------------------------------------------------------------------------------
+# No broker configured → tasks run eagerly in-process (local runs). With a broker → real workers.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TIME_LIMIT = 300
+CELERY_TASK_SOFT_TIME_LIMIT = 240
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A task that is not acknowledged within this time is redelivered (Redis visibility timeout); it must
+# exceed the longest task. Publishing gives up quickly when the broker is down: the caller has
+# stored its row and a sweeper dispatches it later.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 900, "max_retries": 2, "interval_start": 0.1}
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+
+# --- Logging ------------------------------------------------------------------------------------
+LOG_FORMAT = env.str("LOG_FORMAT", default="json" if PRODUCTION else "text")
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"context": {"()": "core.logging.ContextFilter"}},
+    "formatters": {
+        "json": {"()": "core.logging.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(store_code)s %(order_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]},
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+
+def _check_production() -> None:
+    """Refuse to start production on local defaults (issue: Foundation, production profile)."""
+    problems = []
+    if DEBUG:
+        problems.append("DEBUG debe estar desactivado")
+    if not SECRET_KEY or SECRET_KEY == _LOCAL_SECRET_KEY or len(SECRET_KEY) < 50:
+        problems.append("SECRET_KEY es obligatoria (50 caracteres o más) y no puede ser la local")
+    if not FIELD_ENCRYPTION_KEYS or _LOCAL_FIELD_ENCRYPTION_KEY in FIELD_ENCRYPTION_KEYS:
+        problems.append("FIELD_ENCRYPTION_KEY es obligatoria y no puede ser la local")
+    if SANDBOX:
+        problems.append("SANDBOX no puede estar activo en producción")
+    if not ALLOWED_HOSTS or "*" in ALLOWED_HOSTS:
+        problems.append("ALLOWED_HOSTS debe listar los dominios del producto")
+    if not PUBLIC_BASE_URL.startswith("https://"):
+        problems.append("PUBLIC_BASE_URL debe ser una URL https://")
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+        problems.append("DATABASE_URL debe apuntar a PostgreSQL")
+    if not CELERY_BROKER_URL:
+        problems.append("CELERY_BROKER_URL es obligatoria (Redis)")
+    if not JUMPSELLER_CLIENT_ID or not JUMPSELLER_CLIENT_SECRET:
+        problems.append("JUMPSELLER_CLIENT_ID y JUMPSELLER_CLIENT_SECRET son obligatorias")
+    if EMAIL_BACKEND.startswith("sandbox."):
+        problems.append("EMAIL_BACKEND no puede ser el del sandbox")
+    if problems:
+        raise ImproperlyConfigured("Configuración de producción incompleta: " + "; ".join(problems) + ".")
+
+
+if PRODUCTION:
+    _check_production()

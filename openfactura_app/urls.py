@@ -1,0 +1,15 @@
+"""URL map. Each app owns its own ``urls.py``; the sandbox is mounted only when ``SANDBOX`` is on."""
+
+from django.conf import settings
+from django.urls import include, path
+
+from core import views as core_views
+
+urlpatterns = [
+    path("", core_views.home, name="home"),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("jumpseller/", include("integration.urls")),
+]
+
+if settings.SANDBOX:
+    urlpatterns.append(path("sandbox/", include("sandbox.urls")))

@@ -1,0 +1,22 @@
+# Sourced by ./run and ./test: creates .venv with Python 3.11 and installs the pinned dependencies
+# when requirements change. Needs nothing but Python 3.11 on the machine.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+PYTHON_BIN="${PYTHON:-}"
+if [ -z "$PYTHON_BIN" ]; then
+  if command -v python3.11 >/dev/null 2>&1; then PYTHON_BIN=python3.11; else PYTHON_BIN=python3; fi
+fi
+if [ ! -x .venv/bin/python ]; then
+  echo "==> Creando el entorno virtual (.venv) con $PYTHON_BIN"
+  "$PYTHON_BIN" -m venv .venv
+fi
+stamp=".venv/.requirements.sha256"
+want="$(cat requirements.txt requirements-dev.txt | sha256sum | cut -d' ' -f1)"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  echo "==> Instalando dependencias"
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+  echo "$want" > "$stamp"
+fi
+export PATH="$ROOT/.venv/bin:$PATH"

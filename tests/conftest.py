@@ -1,0 +1,144 @@
+"""Shared fixtures.
+
+* ``sandbox`` — a real HTTP server (pytest-django's ``live_server``) serving the product and its
+  sandbox, with every external base URL pointed at it. Integration tests use it so that the product's
+  HTTP clients talk to the fakes over real sockets.
+* ``celery_worker`` — a real ``celery worker`` process on Redis, using the test database. Needs
+  ``TEST_CELERY_BROKER_URL`` and PostgreSQL (``./test`` sets both when they answer); in CI a missing
+  service is a failure, not a skip.
+* ``schemas_dir`` — the SII schemas in ``../shared/sii-schemas`` beside the repository.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _require(condition: bool, reason: str) -> None:
+    if condition:
+        return
+    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+        pytest.fail(f"{reason} (CI requires it)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def schemas_dir() -> Path:
+    path = Path(os.environ.get("SII_SCHEMAS_DIR", REPO_ROOT.parent / "shared" / "sii-schemas"))
+    _require((path / "DTE_v10.xsd").exists(), f"SII schemas not found in {path}")
+    return path
+
+
+@dataclass
+class Sandbox:
+    url: str
+
+    def __call__(self, path: str) -> str:
+        return f"{self.url}{path}"
+
+
+@pytest.fixture
+def sandbox(live_server, settings) -> Sandbox:
+    """The product and its sandbox behind a real HTTP server, with the product pointed at it."""
+    base = live_server.url
+    settings.PUBLIC_BASE_URL = base
+    settings.JUMPSELLER_ACCOUNTS_URL = f"{base}/sandbox/jumpseller/accounts"
+    settings.JUMPSELLER_API_URL = f"{base}/sandbox/jumpseller/api/v1"
+    settings.OPENFACTURA_URL = f"{base}/sandbox/openfactura"
+    settings.OPENFACTURA_DEMO_URL = f"{base}/sandbox/openfactura"
+    return Sandbox(url=base)
+
+
+def _database_url(settings_dict: dict) -> str:
+    user = settings_dict.get("USER") or "postgres"
+    password = settings_dict.get("PASSWORD") or ""
+    auth = f"{user}:{password}" if password else user
+    host = settings_dict.get("HOST") or "127.0.0.1"
+    port = settings_dict.get("PORT") or 5432
+    return f"postgres://{auth}@{host}:{port}/{settings_dict['NAME']}"
+
+
+@dataclass
+class WorkerHandle:
+    broker_url: str
+    process: subprocess.Popen
+
+    def client(self):
+        from celery import Celery
+
+        return Celery("tests", broker=self.broker_url, backend=self.broker_url)
+
+    def send(self, task_name: str, *args, **kwargs):
+        return self.client().send_task(task_name, args=args, kwargs=kwargs)
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker) -> WorkerHandle:
+    """A real Celery worker process (prefork, 2 slots) on Redis and the PostgreSQL test database."""
+    broker_url = os.environ.get("TEST_CELERY_BROKER_URL", "")
+    _require(bool(broker_url), "TEST_CELERY_BROKER_URL is not set (Redis)")
+    from django.db import connection
+
+    _require(connection.vendor == "postgresql", "a real worker needs the PostgreSQL test database")
+    import redis
+
+    redis.Redis.from_url(broker_url).flushdb()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "openfactura_app.settings",
+        "DATABASE_URL": _database_url(connection.settings_dict),
+        "CELERY_BROKER_URL": broker_url,
+        "CELERY_RESULT_BACKEND": broker_url,
+        "SANDBOX": "1",
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "openfactura_app",
+            "worker",
+            "--loglevel=WARNING",
+            "--concurrency=2",
+            "--without-gossip",
+            "--without-mingle",
+            "--hostname=tests@%h",
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+        start_new_session=True,
+    )
+    handle = WorkerHandle(broker_url=broker_url, process=process)
+    try:
+        handle.send("core.ping").get(timeout=60)
+        yield handle
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+
+def wait_until(predicate, *, timeout: float = 30.0, interval: float = 0.1):
+    """Poll ``predicate`` until it returns a truthy value; fail the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"condition not met within {timeout} s")
+        time.sleep(interval)
