@@ -1,3 +1,7 @@
 """URLs under ``/sandbox/``."""
 
-urlpatterns: list = []
+from django.urls import include, path
+
+urlpatterns: list = [
+    path("openfactura/", include("sandbox.openfactura.urls")),
+]

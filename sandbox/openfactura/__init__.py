@@ -1,0 +1,1 @@
+"""Fake OpenFactura (Haulmer) API for the built-in sandbox."""

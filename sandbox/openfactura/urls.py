@@ -1,0 +1,3 @@
+"""URLs under ``/sandbox/openfactura/``."""
+
+urlpatterns: list = []
