@@ -56,6 +56,8 @@ def sandbox(live_server, settings) -> Sandbox:
     settings.JUMPSELLER_API_URL = f"{base}/sandbox/jumpseller/api/v1"
     settings.OPENFACTURA_URL = f"{base}/sandbox/openfactura"
     settings.OPENFACTURA_DEMO_URL = f"{base}/sandbox/openfactura"
+    # pytest-django swaps in locmem mail; the sandbox mailbox (GET /sandbox/mail) needs its own backend.
+    settings.EMAIL_BACKEND = "sandbox.mail.EmailBackend"
     return Sandbox(url=base)
 
 
