@@ -1,0 +1,190 @@
+"""From a paid Jumpseller order to the OpenFactura body of its boleta or factura (dte-semantics.md).
+
+Order of the checks (the first failing one is the refusal the merchant sees): currency → the order's
+values → taxes → emisor → receptor (factura, or an identified boleta buyer) → line count → totals
+against the paid total → 135 UF → pre-flight validation (schema and rules).
+
+Gift card used as payment (jumpseller-api.md §4.1 ``gift_cards_discount`` / ``gift_cards_amount``,
+§4.3): the choice here is that the document shows the **full sale**. Buying a gift card was not a taxed
+sale (its line is exempt, see :mod:`.classify`); the IVA is due when the goods are delivered, so the
+goods paid with the card carry IVA like any other. ``order.total`` is what was left to pay after the
+card, so the amount the document must match is ``order.total + gift card amount``, and the PDF says it
+in ``custom.informationNote`` ("Pagado en parte con gift card: $X"), as Jumpseller's invoicing docs ask
+("when gift cards were used, add a note on the document").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any, Literal
+
+from .amounts import BOLETA_EXENTA, boleta_amounts, factura_amounts, net_priced_tolerance
+from .classify import classify_order
+from .errors import BoletaOver135UF, CurrencyNotSupported, OrderInvalid, TooManyLines, TotalsMismatch
+from .money import clp, half_up
+from .order import Order, parse_order
+from .parties import CONSUMIDOR_FINAL_RUT, Receptor, emisor_from_organization
+from .payload import BuiltDocument, assemble, detalle, dsc_rcg_global, id_doc, totales
+from .store_settings import StoreDteSettings
+from .validation import MAX_LINES_BOLETA, MAX_LINES_FACTURA, validate_body
+
+Document = Literal["boleta", "factura"]
+CURRENCY = "CLP"
+
+# IdDoc.MedioPago of a boleta over 135 UF (EnvioBOLETA_v11.xsd enumeration; [FmtBOL] v4.1 p.8):
+# 1 efectivo, 2 pago electrónico, 3 transferencia, 4 cheque, 5 otro.
+MEDIO_PAGO_EFECTIVO, MEDIO_PAGO_ELECTRONICO, MEDIO_PAGO_TRANSFERENCIA, MEDIO_PAGO_CHEQUE = 1, 2, 3, 4
+
+
+def medio_pago(order: Order) -> int:
+    """The buyer's means of payment from Jumpseller's payment method; an online store's default is
+    "pago electrónico"."""
+    text = f"{order.payment_method_type or ''} {order.payment_method_name or ''}".lower()
+    if "transfer" in text:
+        return MEDIO_PAGO_TRANSFERENCIA
+    if "cheque" in text:
+        return MEDIO_PAGO_CHEQUE
+    if "efectivo" in text or "cash" in text:
+        return MEDIO_PAGO_EFECTIVO
+    return MEDIO_PAGO_ELECTRONICO
+
+
+def _check_currency(order: Order, warnings: list[str]) -> None:
+    if order.currency is None:
+        warnings.append("El pedido no indica moneda; se asume CLP.")
+        return
+    if order.currency.upper() != CURRENCY:
+        raise CurrencyNotSupported(
+            f"El pedido está en {order.currency} y los documentos tributarios se emiten solo en pesos "
+            "chilenos (CLP): emite este documento manualmente en OpenFactura.",
+            field="currency",
+        )
+
+
+def gift_card_note(amount: int, total: int) -> str:
+    prefix = "Pagado en parte con gift card" if total > 0 else "Pagado con gift card"
+    return f"{prefix}: {clp(amount)}"
+
+
+def build_document(
+    order_payload: Mapping[str, Any],
+    *,
+    document: Document,
+    settings: StoreDteSettings,
+    receptor: Receptor | None = None,
+    today: date,
+) -> BuiltDocument:
+    """The validated body for ``POST /v2/dte/document``, or a :class:`~.errors.DteRefusal`.
+
+    ``document`` "boleta" gives a 39 (41 when nothing taxed is left); "factura" a 33 (34). A factura
+    without ``receptor`` takes the buyer from the order (:meth:`Receptor.from_order`). ``today`` is the
+    emission date in America/Santiago.
+    """
+    if document not in ("boleta", "factura"):
+        raise ValueError(f"unknown document {document!r}")
+    warnings: list[str] = []
+    order = parse_order(order_payload)
+    _check_currency(order, warnings)
+    if order.total is None:
+        raise OrderInvalid("El pedido no trae su total (order.total).", field="total")
+    lines, line_warnings = classify_order(order, untaxed_items=settings.untaxed_items)
+    warnings += line_warnings
+    if not lines:
+        raise OrderInvalid("El pedido no tiene productos ni despacho que documentar.")
+    emisor, emisor_warnings = emisor_from_organization(
+        settings.organization, acteco=settings.acteco, sucursal=settings.sucursal
+    )
+    warnings += emisor_warnings
+
+    factura = document == "factura"
+    buyer: Receptor | None
+    if factura:
+        source = "order" if receptor is None else ""
+        buyer = (receptor or Receptor.from_order(order_payload)).validated(factura=True, source=source)
+    else:
+        buyer = receptor.validated(factura=False) if receptor is not None else None
+
+    limit = MAX_LINES_FACTURA if factura else MAX_LINES_BOLETA
+    if len(lines) > limit:
+        name = "La factura" if factura else "La boleta"
+        hint = " Emite una boleta o divide el pedido." if factura else " Divide el pedido."
+        raise TooManyLines(
+            f"{name} tendría {len(lines)} líneas de detalle y el SII admite como máximo {limit}.{hint}",
+            field="Detalle",
+        )
+
+    order_discount = half_up(order.discount - order.line_discounts)
+    if order_discount < 1:
+        order_discount = 0
+    amounts = factura_amounts(lines, order_discount) if factura else boleta_amounts(lines, order_discount)
+
+    gift_cards = half_up(order.gift_cards) if order.gift_cards > 0 else 0
+    paid_total = half_up(order.total) + gift_cards
+    difference = amounts.totals.total - paid_total
+    tolerance = net_priced_tolerance(lines) if factura else 1
+    if abs(difference) > tolerance:
+        raise TotalsMismatch(
+            f"Los montos del pedido no cuadran: el documento sumaría {clp(amounts.totals.total)} y el "
+            f"pedido indica {clp(paid_total)} pagados (diferencia de {clp(abs(difference))}; se admite "
+            f"hasta {clp(tolerance)} por redondeo del IVA). Revisa descuentos, impuestos y despacho del "
+            "pedido en Jumpseller.",
+            field="total",
+        )
+    if difference:
+        warnings.append(
+            f"El total del documento difiere en {clp(abs(difference))} del total pagado por redondeo del IVA."
+        )
+
+    tipo = amounts.tipo
+    over_limit = not factura and amounts.totals.total > settings.boleta_limit_clp
+    if over_limit and buyer is None:
+        limit_clp = clp(half_up(settings.boleta_limit_clp))
+        raise BoletaOver135UF(
+            f"La boleta supera 135 UF ({clp(amounts.totals.total)}; límite {limit_clp})"
+            " y la ley exige identificar al comprador: agrega su RUT y razón social, o emite una factura.",
+            field="Receptor",
+        )
+
+    if factura:
+        emisor_data = emisor.factura_dict()
+        receptor_data = assemble_receptor_factura(buyer)
+        id_doc_data = id_doc(tipo, today)
+    else:
+        emisor_data = emisor.boleta_dict()
+        if buyer is None:
+            receptor_data = {"RUTRecep": CONSUMIDOR_FINAL_RUT}
+        else:
+            receptor_data = buyer.boleta_dict(cdg_int_recep=over_limit)
+        id_doc_data = id_doc(tipo, today, medio_pago=medio_pago(order) if over_limit else None)
+
+    note = gift_card_note(gift_cards, half_up(order.total)) if gift_cards else None
+    if note:
+        warnings.append(note)
+    body = assemble(
+        id_doc_data=id_doc_data,
+        emisor=emisor_data,
+        receptor=receptor_data,
+        totales_data=totales(tipo, amounts.totals),
+        detalle_data=detalle(amounts.lines),
+        dsc_rcg=dsc_rcg_global(amounts.discounts),
+        information_note=note,
+    )
+    validate_body(body)
+    if amounts.exempt_document and any(line.taxed for line in lines):
+        kind = "una boleta exenta" if tipo == BOLETA_EXENTA else "una factura exenta"
+        warnings.append(f"Los descuentos dejan sin monto afecto al pedido: se emite {kind}.")
+    return BuiltDocument(
+        body=body,
+        tipo=tipo,
+        totals=amounts.totals.as_dict(),
+        difference=difference,
+        warnings=warnings,
+        expected_total=paid_total,
+    )
+
+
+def assemble_receptor_factura(buyer: Receptor | None) -> dict[str, Any]:
+    if buyer is None:  # build_document always validates one for a factura
+        raise ValueError("a factura needs a receptor")
+    return buyer.factura_dict()
