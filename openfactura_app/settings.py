@@ -242,6 +242,37 @@ CACHES = {
     )
 }
 
+# --- Jumpseller app platform (integration/) --- BEGIN ------------------------------------------
+# OAuth scopes requested at install (space-separated; jumpseller-api.md §1.3).
+JUMPSELLER_SCOPES = env.str(
+    "JUMPSELLER_SCOPES", default="read_store read_orders write_orders read_hooks write_hooks"
+)
+# Webhooks the app registers on every connected store, all at {PUBLIC_BASE_URL}/jumpseller/webhooks/.
+JUMPSELLER_HOOK_EVENTS = ["order_paid", "order_canceled"]
+# {"order_paid": "dotted.path", ...}: called as handler(store_id=, order_id=, event_id=) by the worker.
+# The environment variable (JSON) adds to / overrides these entries.
+JUMPSELLER_EVENT_HANDLERS: dict[str, str] = {**env.json("JUMPSELLER_EVENT_HANDLERS", default={})}
+# Access tokens last one hour; they are refreshed when fewer than this many seconds remain.
+JUMPSELLER_TOKEN_REFRESH_MARGIN = env.int("JUMPSELLER_TOKEN_REFRESH_MARGIN", default=300)
+# A stored webhook event still "received" after this many seconds is dispatched by the sweeper.
+WEBHOOK_DISPATCH_AFTER_SECONDS = env.int("WEBHOOK_DISPATCH_AFTER_SECONDS", default=60)
+# Raw bodies and headers of webhook events hold personal data: cleared after this many days.
+WEBHOOK_RAW_RETENTION_DAYS = env.int("WEBHOOK_RAW_RETENTION_DAYS", default=30)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "integration.dispatch_pending_events": {
+            "task": "integration.dispatch_pending_events",
+            "schedule": 60.0,
+        },
+        "integration.ensure_hooks": {"task": "integration.ensure_hooks", "schedule": 3600.0},
+        "integration.prune_webhook_events": {
+            "task": "integration.prune_webhook_events",
+            "schedule": 86400.0,
+        },
+    }
+)
+# --- Jumpseller app platform (integration/) --- END --------------------------------------------
+
 # --- Logging ------------------------------------------------------------------------------------
 LOG_FORMAT = env.str("LOG_FORMAT", default="json" if PRODUCTION else "text")
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

@@ -78,7 +78,7 @@ class WorkerHandle:
     def client(self):
         from celery import Celery
 
-        return Celery("tests", broker=self.broker_url, backend=self.broker_url)
+        return Celery("tests", broker=self.broker_url, backend=self.broker_url, set_as_current=False)
 
     def send(self, task_name: str, *args, **kwargs):
         return self.client().send_task(task_name, args=args, kwargs=kwargs)

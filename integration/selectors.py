@@ -1,0 +1,64 @@
+"""Reads of ``integration``. Every query that returns merchant data is scoped to one store."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import Count, QuerySet
+
+from .models import Store, StoreHook, WebhookEvent
+
+
+def store_by_code(*, code: str) -> Store | None:
+    return Store.objects.filter(code=code).first()
+
+
+def store_for_webhook(*, code: str) -> Store | None:
+    """The store a delivery claims to come from, with only what verification needs (one decryption)."""
+    return Store.objects.filter(code=code).only("pk", "code", "status", "hooks_token").first()
+
+
+def store_for_session(*, session: Mapping[str, Any]) -> Store | None:
+    """The store of a merchant session (both the id and the code must match), else None."""
+    store_id, code = session.get("store_id"), session.get("store_code")
+    if not isinstance(store_id, int) or not isinstance(code, str):
+        return None
+    return Store.objects.filter(pk=store_id, code=code).first()
+
+
+def store_hooks(*, store_id: int) -> QuerySet[StoreHook]:
+    return StoreHook.objects.filter(store_id=store_id).order_by("event")
+
+
+def connected_store_ids() -> list[int]:
+    return list(
+        Store.objects.filter(status=Store.Status.CONNECTED).order_by("pk").values_list("pk", flat=True)
+    )
+
+
+def webhook_events_for_store(*, store_id: int) -> QuerySet[WebhookEvent]:
+    """The store's received webhooks, newest first, without the raw body (kept out of lists)."""
+    return WebhookEvent.objects.filter(store_id=store_id).defer("raw_body").order_by("-received_at", "-id")
+
+
+def webhook_event_counts(*, store_id: int) -> dict[str, int]:
+    rows = WebhookEvent.objects.filter(store_id=store_id).values_list("status").annotate(n=Count("id"))
+    return dict(rows.order_by())
+
+
+def store_demo_mode(*, store: Store) -> bool | None:
+    """Whether the store's documents are issued in OpenFactura's demo mode (the ``emission`` app owns it).
+
+    Read through the reverse one-to-one ``emission_settings``, so ``integration`` imports nothing of
+    ``emission``. No row yet → the defaults the row is created with (demo mode on). None when no app
+    defines the relation.
+    """
+    try:
+        row = store.emission_settings
+    except ObjectDoesNotExist:
+        return True
+    except AttributeError:
+        return None
+    return bool(getattr(row, "demo_mode", False))

@@ -1,0 +1,117 @@
+"""The webhook receiver ``POST /jumpseller/webhooks/`` (pinned): verify → persist → enqueue → 2xx.
+
+jumpseller-api.md §3.2: Jumpseller posts ``{"order": {...}}`` with ``Jumpseller-Event``,
+``Jumpseller-Store-Code`` and ``Jumpseller-Hmac-Sha256`` = standard base64 of HMAC-SHA256 of the raw body,
+keyed with the store's hooks token. The signature is checked on the raw bytes, in constant time, before
+anything is parsed; on a mismatch the hooks token is re-read from the API once (the merchant can reset
+it) before rejecting.
+
+Answers: 413 body over ``WEBHOOK_MAX_BODY_BYTES``; 400 missing headers; 401 unknown store or bad
+signature (nothing stored); 400 malformed JSON after a valid signature (recorded as ``invalid``);
+otherwise the delivery is stored, queued on commit and answered 200 — duplicates included, so that
+Jumpseller stops retrying them.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+
+from django.conf import settings
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from . import selectors, services
+
+logger = logging.getLogger(__name__)
+
+EVENT_NAME_MAX = 64
+KEPT_HEADERS = {"content-type", "content-length", "user-agent"}
+
+
+def signature_for(body: bytes, hooks_token: str) -> str:
+    digest = hmac.new(hooks_token.encode(), body, hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+def signature_valid(body: bytes, signature: str, hooks_token: str) -> bool:
+    if not hooks_token:
+        return False
+    return hmac.compare_digest(signature_for(body, hooks_token).encode(), signature.encode())
+
+
+def _answer(http_status: int, message: str, **extra) -> JsonResponse:
+    return JsonResponse({"message": message, **extra}, status=http_status)
+
+
+def _parse_order_id(body: bytes, *, needs_order: bool) -> tuple[int | None, str]:
+    """``(order id, "")`` from ``{"order": {"id": ...}}``, or ``(None, reason)`` when malformed.
+
+    Malformed JSON is always invalid; a missing ``order.id`` only for events the app uses.
+    """
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None, "El cuerpo no es JSON válido."
+    order = payload.get("order") if isinstance(payload, dict) else None
+    raw_id = order.get("id") if isinstance(order, dict) else None
+    try:
+        if raw_id is None or isinstance(raw_id, bool | float | dict | list):
+            raise ValueError
+        return int(str(raw_id)), ""
+    except ValueError:
+        return None, "El cuerpo no trae un order.id válido." if needs_order else ""
+
+
+@csrf_exempt
+@never_cache
+@require_POST
+def receive(request: HttpRequest) -> JsonResponse:
+    limit = settings.WEBHOOK_MAX_BODY_BYTES
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit:
+        return _answer(413, "Payload Too Large")
+    store_code = request.headers.get("Jumpseller-Store-Code", "").strip()
+    signature = request.headers.get("Jumpseller-Hmac-Sha256", "").strip()
+    event = request.headers.get("Jumpseller-Event", "").strip()
+    if not store_code or not signature or not event or len(event) > EVENT_NAME_MAX:
+        return _answer(400, "Missing Jumpseller headers")
+    body = request.body
+    if len(body) > limit:
+        return _answer(413, "Payload Too Large")
+
+    store = selectors.store_for_webhook(code=store_code)
+    if store is None:
+        return _answer(401, "Unauthorized")
+    if not signature_valid(body, signature, store.hooks_token):
+        fresh = services.store_hooks_token_refetch(store_id=store.pk) if store.is_connected else None
+        if not fresh or not signature_valid(body, signature, fresh):
+            logger.warning("webhook %s rejected: bad signature", event)
+            return _answer(401, "Unauthorized")
+
+    # Verified: only now is the body looked at.
+    order_id, invalid_reason = _parse_order_id(body, needs_order=event in services.handled_events())
+    headers = {
+        key: value
+        for key, value in request.headers.items()
+        if key.lower().startswith("jumpseller-") or key.lower() in KEPT_HEADERS
+    }
+    row = services.webhook_event_receive(
+        store_id=store.pk,
+        event=event,
+        order_id=order_id,
+        raw_body=body,
+        headers=headers,
+        invalid_reason=invalid_reason,
+    )
+    if row.status == row.Status.INVALID:
+        return _answer(400, invalid_reason, id=row.pk)
+    return _answer(200, "ok", id=row.pk, status=row.status)
