@@ -490,15 +490,14 @@ class JumpsellerClient:
         data = _unwrap(
             self._request("POST", f"/orders/{int(order_id)}/documents.json", json=body), "document"
         )
-        raw_type = data.get("document_type", document_type)
-        return OrderDocument(
-            document_type=int(raw_type) if str(raw_type).isdigit() else int(document_type),
-            public_id=str(data.get("public_id", public_id)),
-            external_id=data.get("external_id"),
-            url=data.get("url"),
-            order_id=data.get("order_id"),
-            raw=data,
-        )
+        return _order_document(data, default_type=document_type, default_public_id=public_id)
+
+    def list_order_documents(self, order_id: int) -> list[OrderDocument]:
+        """``GET /orders/{id}/documents.json`` (scope ``read_orders``): what is attached already, every page."""
+        return [
+            _order_document(item)
+            for item in self._pages(f"/orders/{int(order_id)}/documents.json", "document")
+        ]
 
     def create_order_history(self, order_id: int, message: str) -> dict[str, Any]:
         """``POST /orders/{id}/history.json``: a note on the order's timeline."""
@@ -534,6 +533,20 @@ def _unwrap_list(data: Any, key: str) -> list[dict[str, Any]]:
     if not isinstance(data, list):
         raise JumpsellerPermanentError(f"Respuesta inesperada de Jumpseller (lista de {key})", body=data)
     return [_unwrap(item, key) for item in data]
+
+
+def _order_document(
+    data: Mapping[str, Any], *, default_type: int = 1, default_public_id: str = ""
+) -> OrderDocument:
+    raw_type = data.get("document_type", default_type)
+    return OrderDocument(
+        document_type=int(raw_type) if str(raw_type).isdigit() else int(str(raw_type)[:1] or default_type),
+        public_id=str(data.get("public_id", default_public_id)),
+        external_id=data.get("external_id"),
+        url=data.get("url"),
+        order_id=data.get("order_id"),
+        raw=data,
+    )
 
 
 def _hook(data: Mapping[str, Any]) -> Hook:

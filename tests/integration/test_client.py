@@ -407,3 +407,24 @@ def test_the_order_is_returned_whole(client):
     payload = fixture_json("webhook_order_paid__basic")
     responses.get(f"{API}/orders/10045.json", body=json.dumps(payload))
     assert client.get_order(10045) == payload["order"]
+
+
+@responses.activate
+def test_list_order_documents_reads_every_form_of_document_type(client):
+    responses.get(
+        f"{API}/orders/5001/documents.json",
+        json=[
+            {
+                "document": {
+                    "document_type": 1,
+                    "public_id": "39-1000",
+                    "external_id": "tok",
+                    "url": "https://x/1",
+                }
+            },
+            {"document": {"document_type": "0 - credit note", "public_id": "61-500", "order_id": 5001}},
+        ],
+    )
+    documents = client.list_order_documents(5001)
+    assert [(d.document_type, d.public_id) for d in documents] == [(1, "39-1000"), (0, "61-500")]
+    assert documents[0].external_id == "tok"
