@@ -493,7 +493,7 @@ class JumpsellerClient:
         return _order_document(data, default_type=document_type, default_public_id=public_id)
 
     def list_order_documents(self, order_id: int) -> list[OrderDocument]:
-        """``GET /orders/{id}/documents.json`` (scope ``read_orders``): what is attached already, every page."""
+        """``GET /orders/{id}/documents.json`` (``read_orders``): what is attached already, every page."""
         return [
             _order_document(item)
             for item in self._pages(f"/orders/{int(order_id)}/documents.json", "document")
