@@ -8,6 +8,8 @@ that every retry reuses; its ``state`` only moves forward through guarded condit
 
 from __future__ import annotations
 
+import json
+
 from django.db import models
 from django.db.models import Q
 
@@ -71,7 +73,11 @@ class DocumentState(models.TextChoices):
 
 # Forward-only transitions (the guarded update in services refuses any other).
 TRANSITIONS: dict[str, set[str]] = {
-    DocumentState.PENDING: {DocumentState.SENDING, DocumentState.REQUIRES_REVIEW},
+    DocumentState.PENDING: {
+        DocumentState.SENDING,
+        DocumentState.FAILED_RETRYING,  # its build could not reach OpenFactura (issuer data)
+        DocumentState.REQUIRES_REVIEW,
+    },
     DocumentState.SENDING: {
         DocumentState.EMITTED,
         DocumentState.FAILED_RETRYING,
@@ -113,7 +119,9 @@ class Document(models.Model):
     customer_name = models.CharField(max_length=200, blank=True, default="")
     receptor = models.JSONField(null=True, blank=True)
 
-    request_body = models.JSONField(null=True, blank=True)
+    # The exact JSON POSTed to OpenFactura, as text: key order matters to the SII and OpenFactura, and
+    # PostgreSQL's jsonb would reorder it. Read it through ``request_body``.
+    request_json = models.TextField(blank=True, default="")
     mnt_neto = models.BigIntegerField(null=True, blank=True)
     mnt_exe = models.BigIntegerField(null=True, blank=True)
     iva = models.BigIntegerField(null=True, blank=True)
@@ -161,6 +169,10 @@ class Document(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.tipo or ''} folio {self.folio or '-'} (orden {self.order_id})"
+
+    @property
+    def request_body(self) -> dict | None:
+        return json.loads(self.request_json) if self.request_json else None
 
     @property
     def tipo_name(self) -> str:

@@ -251,7 +251,11 @@ JUMPSELLER_SCOPES = env.str(
 JUMPSELLER_HOOK_EVENTS = ["order_paid", "order_canceled"]
 # {"order_paid": "dotted.path", ...}: called as handler(store_id=, order_id=, event_id=) by the worker.
 # The environment variable (JSON) adds to / overrides these entries.
-JUMPSELLER_EVENT_HANDLERS: dict[str, str] = {**env.json("JUMPSELLER_EVENT_HANDLERS", default={})}
+JUMPSELLER_EVENT_HANDLERS: dict[str, str] = {
+    "order_paid": "emission.services.order_paid_received",
+    "order_canceled": "emission.services.order_canceled_received",
+    **env.json("JUMPSELLER_EVENT_HANDLERS", default={}),
+}
 # Access tokens last one hour; they are refreshed when fewer than this many seconds remain.
 JUMPSELLER_TOKEN_REFRESH_MARGIN = env.int("JUMPSELLER_TOKEN_REFRESH_MARGIN", default=300)
 # A stored webhook event still "received" after this many seconds is dispatched by the sweeper.
@@ -272,6 +276,24 @@ CELERY_BEAT_SCHEDULE.update(
     }
 )
 # --- Jumpseller app platform (integration/) --- END --------------------------------------------
+
+# --- Emission (emission/) -----------------------------------------------------------------------
+# A document "sending" longer than this is taken to have lost its worker and may be claimed again
+# (same Idempotency-Key, so OpenFactura answers OF-06 with the original if it had arrived).
+EMISSION_SENDING_LEASE_SECONDS = env.int("EMISSION_SENDING_LEASE_SECONDS", default=120)
+# After this many transient failures of one document in a row the store's queue pauses by itself
+# (OpenFactura down): orders keep arriving and wait; the merchant resumes.
+EMISSION_PAUSE_AFTER_FAILURES = env.int("EMISSION_PAUSE_AFTER_FAILURES", default=6)
+# OpenFactura (connect, read) timeouts in seconds; PDF generation can be slow (openfactura-api §6).
+OPENFACTURA_TIMEOUT = tuple(env.list("OPENFACTURA_TIMEOUT", cast=float, default=[5.0, 45.0]))
+# Paid orders of the last N days without a document are looked for every hour.
+EMISSION_RECONCILE_DAYS = env.int("EMISSION_RECONCILE_DAYS", default=3)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "emission.sweep": {"task": "emission.sweep", "schedule": 60.0},
+        "emission.reconcile_recent": {"task": "emission.reconcile_recent", "schedule": 3600.0},
+    }
+)
 
 # --- Logging ------------------------------------------------------------------------------------
 LOG_FORMAT = env.str("LOG_FORMAT", default="json" if PRODUCTION else "text")

@@ -9,6 +9,7 @@ urlpatterns = [
     path("", core_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
     path("jumpseller/", include("integration.urls")),
+    path("", include("emission.urls")),
 ]
 
 if settings.SANDBOX:

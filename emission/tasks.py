@@ -1,0 +1,113 @@
+"""Celery tasks of the emission pipeline.
+
+Each takes ids, calls one service and keeps its retry policy here (STYLE.md). Every task is safe to run
+twice: the services claim rows with guarded updates and OpenFactura calls reuse the document's
+Idempotency-Key, so a redelivered message (``acks_late`` + ``reject_on_worker_lost``) emits nothing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
+
+from core.logging import log_context
+from emission import services
+
+logger = logging.getLogger(__name__)
+
+TASK_OPTIONS = {"acks_late": True, "reject_on_worker_lost": True}
+
+
+def _retry(task, exc: services.RetryLater):
+    if task.request.is_eager:
+        # Without a broker a delayed retry cannot be scheduled: the document stays "falló, se
+        # reintentará" with its next_attempt_at; `manage.py emission_sweep` or "Reintentar" sends it.
+        logger.info("eager mode: %s left for the sweeper", exc)
+        return None
+    raise task.retry(countdown=exc.countdown, max_retries=None)
+
+
+def _waiting(exc: Exception) -> None:
+    logger.info("emission waits: %s", exc)
+
+
+@shared_task(name="emission.emit_for_order", bind=True, **TASK_OPTIONS)
+def emit_for_order(self, store_id: int, order_id: int) -> None:
+    from integration.services import StoreDisconnected
+
+    with log_context(order_id=order_id):
+        try:
+            services.document_emit_for_order(store_id=store_id, order_id=order_id)
+        except services.RetryLater as exc:
+            return _retry(self, exc)
+        except (services.EmissionWaiting, StoreDisconnected) as exc:
+            _waiting(exc)
+
+
+@shared_task(name="emission.send_document", bind=True, **TASK_OPTIONS)
+def send_document(self, store_id: int, document_id: int) -> None:
+    try:
+        services.document_send(store_id=store_id, document_id=document_id)
+    except services.RetryLater as exc:
+        return _retry(self, exc)
+    except services.EmissionWaiting as exc:
+        _waiting(exc)
+
+
+@shared_task(name="emission.annul_for_order", bind=True, **TASK_OPTIONS)
+def annul_for_order(self, store_id: int, order_id: int) -> None:
+    from integration.services import StoreDisconnected
+
+    with log_context(order_id=order_id):
+        try:
+            services.document_annul_for_order(store_id=store_id, order_id=order_id)
+        except services.RetryLater as exc:
+            return _retry(self, exc)
+        except (services.EmissionWaiting, StoreDisconnected) as exc:
+            _waiting(exc)
+
+
+@shared_task(name="emission.deliver_document", bind=True, **TASK_OPTIONS)
+def deliver_document(self, store_id: int, document_id: int) -> None:
+    """Email the customer and attach the document in Jumpseller; each step is recorded and skipped
+    once done, so a retry never sends twice."""
+    try:
+        services.document_deliver(store_id=store_id, document_id=document_id)
+    except services.RetryLater as exc:
+        return _retry(self, exc)
+
+
+@shared_task(name="emission.sweep")
+def sweep() -> dict[str, int]:
+    return services.emission_sweep()
+
+
+@shared_task(name="emission.reconcile_store", bind=True, **TASK_OPTIONS)
+def reconcile_store(self, store_id: int, date_from: str, date_to: str) -> int:
+    from datetime import date
+
+    from integration.services import StoreDisconnected
+
+    try:
+        return services.orders_reconcile(
+            store_id=store_id, date_from=date.fromisoformat(date_from), date_to=date.fromisoformat(date_to)
+        )
+    except StoreDisconnected as exc:
+        _waiting(exc)
+        return 0
+
+
+@shared_task(name="emission.reconcile_recent")
+def reconcile_recent() -> int:
+    """Hourly: every connected store's paid orders of the last days get their document."""
+    from integration.selectors import connected_store_ids
+
+    today = timezone.localdate()
+    since = today - timedelta(days=settings.EMISSION_RECONCILE_DAYS)
+    for store_id in connected_store_ids():
+        services.enqueue("emission.reconcile_store", store_id, since.isoformat(), today.isoformat())
+    return len(connected_store_ids())

@@ -1,0 +1,104 @@
+"""Helpers that drive the product and its sandbox like a merchant's browser and Jumpseller would."""
+
+from __future__ import annotations
+
+import copy
+import json
+from html.parser import HTMLParser
+from pathlib import Path
+
+import requests
+
+from tests.conftest import REPO_ROOT
+
+EXAMPLES = REPO_ROOT / "sandbox" / "examples"
+
+
+class FormParser(HTMLParser):
+    """Every form of a page with its action and named input values."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: list[dict] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form":
+            self.forms.append({"action": attrs.get("action"), "fields": {}})
+        elif tag == "input" and self.forms and attrs.get("name"):
+            self.forms[-1]["fields"][attrs["name"]] = attrs.get("value") or ""
+
+
+def authorize(
+    http: requests.Session, sandbox, *, store_code: str, decision: str = "allow", start: str = "/jumpseller/"
+) -> requests.Response:
+    """Open ``start`` (the App URL), land on the fake Jumpseller's consent form, submit it like a browser."""
+    form_page = http.get(sandbox(start), timeout=10)
+    assert form_page.status_code == 200
+    assert form_page.url.startswith(sandbox("/sandbox/jumpseller/accounts/oauth/authorize"))
+    assert "Autorizar" in form_page.text
+    parser = FormParser()
+    parser.feed(form_page.text)
+    form = parser.forms[0 if decision == "allow" else 1]
+    fields = {**form["fields"], "store": store_code, "decision": decision}
+    return http.post(sandbox(form["action"]), data=fields, timeout=30)
+
+
+def install(http: requests.Session, sandbox, code: str, name: str | None = None) -> None:
+    """Create a store in the fake Jumpseller and install the app into it."""
+    created = http.post(
+        sandbox("/sandbox/jumpseller/stores"), json={"code": code, "name": name or code}, timeout=10
+    )
+    assert created.status_code == 201
+    assert authorize(http, sandbox, store_code=code).url == sandbox("/jumpseller/app/")
+
+
+def example_order(name: str, **changes) -> dict:
+    """A ready example order of the sandbox (``sandbox/examples/<name>.json``), with top-level changes."""
+    order = copy.deepcopy(json.loads(Path(EXAMPLES / f"{name}.json").read_text())["order"])
+    order.update(changes)
+    return order
+
+
+def create_order(http: requests.Session, sandbox, code: str, order: dict) -> dict:
+    response = http.post(
+        sandbox(f"/sandbox/jumpseller/stores/{code}/orders"), json={"order": order}, timeout=10
+    )
+    assert response.status_code == 201, response.text
+    return response.json()["order"]
+
+
+def pay(http: requests.Session, sandbox, code: str, order_id: int, deliveries: int = 1) -> list[dict]:
+    response = http.post(
+        sandbox(f"/sandbox/jumpseller/stores/{code}/orders/{order_id}/pay?deliveries={deliveries}"),
+        timeout=120,
+    )
+    assert response.status_code == 200, response.text
+    return response.json()["deliveries"]
+
+
+def cancel(http: requests.Session, sandbox, code: str, order_id: int) -> list[dict]:
+    response = http.post(sandbox(f"/sandbox/jumpseller/stores/{code}/orders/{order_id}/cancel"), timeout=120)
+    assert response.status_code == 200, response.text
+    return response.json()["deliveries"]
+
+
+def openfactura_documents(http: requests.Session, sandbox) -> list[dict]:
+    return http.get(sandbox("/sandbox/openfactura/documents"), timeout=10).json()
+
+
+def jumpseller_documents(http: requests.Session, sandbox, code: str, order_id: int) -> list[dict]:
+    return http.get(
+        sandbox(f"/sandbox/jumpseller/stores/{code}/orders/{order_id}/documents"), timeout=10
+    ).json()
+
+
+def mails(http: requests.Session, sandbox, to: str | None = None) -> list[dict]:
+    return http.get(sandbox("/sandbox/mail"), params={"to": to} if to else None, timeout=10).json()
+
+
+def faults(http: requests.Session, sandbox, **values) -> None:
+    if values:
+        assert http.post(sandbox("/sandbox/openfactura/faults"), json=values, timeout=10).status_code == 200
+    else:
+        assert http.delete(sandbox("/sandbox/openfactura/faults"), timeout=10).status_code in (200, 204)
