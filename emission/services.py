@@ -438,7 +438,7 @@ def enqueue(task_name: str, *args: Any, countdown: float | None = None) -> None:
     from openfactura_app.celery import app
 
     try:
-        if not settings.CELERY_TASK_ALWAYS_EAGER:
+        if not app.conf.task_always_eager:
             app.send_task(task_name, args=list(args), countdown=countdown)
         elif countdown is None:
             app.tasks[task_name].apply(args=list(args))

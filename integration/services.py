@@ -51,7 +51,10 @@ logger = logging.getLogger(__name__)
 
 OAUTH_STATE_TTL = timedelta(minutes=15)
 HOOKS_LOCK_SECONDS = 120
-HOOKS_TOKEN_REFETCH_SECONDS = 60  # at most one re-read of the hooks token per store in this time
+# Re-reads of the hooks token after a bad signature: a few per store and minute, so that a reset by the
+# merchant is still picked up right after a bad delivery, while a flood of forged ones cannot eat
+# the store's API budget (780/min).
+HOOKS_TOKEN_REFETCH_LIMITS = ((10, 60.0),)
 
 REASON_INVALID_GRANT = (
     "Jumpseller rechazó la renovación del acceso: la aplicación fue revocada o desinstalada."
@@ -352,10 +355,11 @@ def stores_hooks_ensure() -> dict[str, int]:
 def store_hooks_token_refetch(*, store_id: int) -> str | None:
     """Re-read the hooks token from ``/store/info.json`` (the merchant can reset it in the admin).
 
-    At most once per store every ``HOOKS_TOKEN_REFETCH_SECONDS``, so bad signatures cannot make us
-    hammer the API. Returns the token when it changed, else None.
+    Within ``HOOKS_TOKEN_REFETCH_LIMITS`` per store (shared by every process), so bad signatures cannot
+    make us hammer the API; one earlier bad delivery does not hide a later reset. Returns the token when
+    it changed, else None.
     """
-    if not cache.add(f"integration:hooks-token-refetch:{store_id}", 1, HOOKS_TOKEN_REFETCH_SECONDS):
+    if ratelimit.try_acquire(f"jumpseller-hooks-token:{store_id}", HOOKS_TOKEN_REFETCH_LIMITS) > 0:
         return None
     try:
         # Inside a webhook request: one quick attempt, no waiting for budget or retries.

@@ -32,7 +32,8 @@ from .http import BadBody, int_param, json_response, message, not_found, read_js
 from .mail import email_json
 from .models import Email, Hook, Order, Store, WebhookDelivery
 
-MAX_DELIVERIES = 50
+# Upper bound of ``?deliveries=N``: above the 64 concurrent deliveries the receiver is measured with.
+MAX_DELIVERIES = 128
 
 
 def addresses(recipients: list[str]) -> set[str]:

@@ -41,6 +41,7 @@ logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5  # the first attempt and 4 retries
 RESPONSE_KEEP = 2000  # characters of the receiver's answer kept per attempt
+MAX_CONCURRENCY = 128  # attempts in flight at once (``?deliveries=N`` must really be N at once)
 
 
 def _number_setting(name: str, default: float) -> float:
@@ -122,7 +123,9 @@ def _run(jobs: list[Job]) -> list[WebhookDelivery]:
     if not jobs:
         return []
     timeout = delivery_timeout()
-    with ThreadPoolExecutor(max_workers=min(len(jobs), 32), thread_name_prefix="sandbox-webhook") as pool:
+    with ThreadPoolExecutor(
+        max_workers=min(len(jobs), MAX_CONCURRENCY), thread_name_prefix="sandbox-webhook"
+    ) as pool:
         outcomes = list(pool.map(lambda job: _post(job, timeout), jobs))
     now = timezone.now()
     scale = retry_scale()

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -83,10 +84,22 @@ class WorkerHandle:
     def send(self, task_name: str, *args, **kwargs):
         return self.client().send_task(task_name, args=args, kwargs=kwargs)
 
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        """SIGTERM: warm shutdown. SIGKILL: the whole process group dies at once, mid-task."""
+        if self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, sig)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
 
 @pytest.fixture(scope="session")
-def celery_worker(django_db_setup, django_db_blocker) -> WorkerHandle:
-    """A real Celery worker process (prefork, 2 slots) on Redis and the PostgreSQL test database."""
+def start_worker(django_db_setup, django_db_blocker, live_server):
+    """Start real Celery worker processes (prefork) on Redis and the PostgreSQL test database, pointed at
+    the live server's sandbox. Each call may add environment variables; all are stopped at the end."""
     broker_url = os.environ.get("TEST_CELERY_BROKER_URL", "")
     _require(bool(broker_url), "TEST_CELERY_BROKER_URL is not set (Redis)")
     from django.db import connection
@@ -95,43 +108,84 @@ def celery_worker(django_db_setup, django_db_blocker) -> WorkerHandle:
     import redis
 
     redis.Redis.from_url(broker_url).flushdb()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "openfactura_app.settings",
-        "DATABASE_URL": _database_url(connection.settings_dict),
-        "CELERY_BROKER_URL": broker_url,
-        "CELERY_RESULT_BACKEND": broker_url,
-        "SANDBOX": "1",
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "openfactura_app",
-            "worker",
-            "--loglevel=WARNING",
-            "--concurrency=2",
-            "--without-gossip",
-            "--without-mingle",
-            "--hostname=tests@%h",
-        ],
-        cwd=REPO_ROOT,
-        env=env,
-        start_new_session=True,
-    )
-    handle = WorkerHandle(broker_url=broker_url, process=process)
-    try:
+    handles: list[WorkerHandle] = []
+
+    def start(concurrency: int = 2, broker_db: int | None = None, **env_overrides: str) -> WorkerHandle:
+        url = broker_url if broker_db is None else f"{broker_url.rsplit('/', 1)[0]}/{broker_db}"
+        if broker_db is not None:
+            redis.Redis.from_url(url).flushdb()
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "openfactura_app.settings",
+            "DATABASE_URL": _database_url(connection.settings_dict),
+            "CELERY_BROKER_URL": url,
+            "CELERY_RESULT_BACKEND": url,
+            "SANDBOX": "1",
+            "PUBLIC_BASE_URL": live_server.url,
+            **env_overrides,
+        }
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "openfactura_app",
+                "worker",
+                "--loglevel=WARNING",
+                f"--concurrency={concurrency}",
+                "--without-gossip",
+                "--without-mingle",
+                f"--hostname=tests{len(handles)}@%h",
+            ],
+            cwd=REPO_ROOT,
+            env=env,
+            start_new_session=True,
+        )
+        handle = WorkerHandle(broker_url=url, process=process)
+        handles.append(handle)
         handle.send("core.ping").get(timeout=60)
-        yield handle
+        return handle
+
+    try:
+        yield start
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+        for handle in handles:
+            handle.stop()
+
+
+@pytest.fixture(scope="session")
+def celery_worker(start_worker) -> WorkerHandle:
+    """One real worker shared by the tests of the session."""
+    return start_worker()
+
+
+@contextlib.contextmanager
+def publishing(worker: WorkerHandle):
+    """This process (and its live server) publishes tasks to ``worker``'s broker instead of running them
+    eagerly, as web processes do in production."""
+    from openfactura_app.celery import app
+
+    saved = {key: app.conf[key] for key in ("task_always_eager", "broker_url")}
+    app.conf.update(task_always_eager=False, broker_url=worker.broker_url)
+    app.amqp._producer_pool = None
+    app._pool = None
+    try:
+        yield worker
+    finally:
+        from kombu import pools
+
+        app.pool.force_close_all()
+        pools.reset()  # kombu keeps producer pools per broker globally: drop the closed ones
+        app.amqp._producer_pool = None
+        app._pool = None
+        app.conf.update(saved)
+
+
+@pytest.fixture
+def publishing_to(celery_worker):
+    with publishing(celery_worker):
+        yield celery_worker
 
 
 def wait_until(predicate, *, timeout: float = 30.0, interval: float = 0.1):

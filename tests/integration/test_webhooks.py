@@ -104,10 +104,27 @@ def test_a_bad_signature_is_401_after_one_re_read_of_the_hooks_token(store, csrf
     assert WebhookEvent.objects.count() == 0 and queued == []
     assert info.call_count == 1
     # The re-read is rate limited: a flood of bad signatures does not hammer the API.
-    for _ in range(3):
+    [(budget, _period)] = services.HOOKS_TOKEN_REFETCH_LIMITS
+    for _ in range(budget + 20):
         assert deliver(csrf_client, PAID, signature="AAAA").status_code == 401
-    assert info.call_count == 1
+    assert info.call_count == budget
     assert WebhookEvent.objects.count() == 0
+
+
+@responses.activate
+def test_a_reset_right_after_a_bad_delivery_is_still_picked_up(store, csrf_client, queued):
+    """A forged or stale delivery just before the merchant resets the token does not hide the reset."""
+    responses.get(f"{API}/store/info.json", json={"store": {"code": store.code, "hooks_token": HOOKS_TOKEN}})
+    assert deliver(csrf_client, PAID, signature=sign(PAID, "wrong-token")).status_code == 401
+    responses.replace(
+        responses.GET,
+        f"{API}/store/info.json",
+        json={"store": {"code": store.code, "hooks_token": "brand-new-token-99"}},
+    )
+    assert deliver(csrf_client, PAID, token="brand-new-token-99").status_code == 200
+    store.refresh_from_db()
+    assert store.hooks_token == "brand-new-token-99"
+    assert WebhookEvent.objects.count() == 1
 
 
 @responses.activate

@@ -12,7 +12,6 @@ import pytest
 from django.contrib.auth.models import Group
 from django.test import Client
 
-from integration import tasks
 from integration.models import WebhookEvent
 from tests.conftest import wait_until
 
@@ -20,24 +19,6 @@ from .conftest import WORKER_PROBE_EVENT, deliver, make_store
 from .handlers import trace_name
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def publishing_to(celery_worker):
-    """This process publishes to the worker's broker (tests otherwise run tasks eagerly)."""
-    app = tasks.process_webhook_event._get_current_object().app  # the app ``.delay`` uses here
-
-    saved = {key: app.conf[key] for key in ("task_always_eager", "broker_url")}
-    app.conf.update(task_always_eager=False, broker_url=celery_worker.broker_url)
-    app.amqp._producer_pool = None
-    app._pool = None
-    try:
-        yield celery_worker
-    finally:
-        app.pool.force_close_all()
-        app.amqp._producer_pool = None
-        app._pool = None
-        app.conf.update(saved)
 
 
 def test_a_real_worker_processes_a_stored_event(celery_worker):

@@ -277,3 +277,27 @@ def test_store_page_survives_without_the_fake_openfactura(client, demo, monkeypa
     monkeypatch.setattr(pages, "resolve", missing)
     html = client.get("/sandbox/jumpseller/stores/demo/").content.decode()
     assert "El OpenFactura de prueba no está disponible." in html
+
+
+def test_migrate_seeds_the_demo_store_for_a_server_started_by_hand(db, settings):
+    """``migrate`` + ``runserver`` (no ``sandbox_seed``) still has the store ``demo`` of the OAuth form."""
+    settings.SANDBOX_SEED_ON_MIGRATE = True
+    assert not Store.objects.filter(code="demo").exists()
+    call_command("migrate", verbosity=0, interactive=False)
+    store = Store.objects.get(code="demo")
+    assert [o.order_id for o in Order.objects.filter(store=store).order_by("order_id")] == [
+        1001,
+        1002,
+        1003,
+        1004,
+        1005,
+    ]
+    call_command("migrate", verbosity=0, interactive=False)  # idempotent
+    assert Store.objects.filter(code="demo").count() == 1 and Order.objects.count() == 5
+
+
+def test_tests_do_not_get_the_demo_store_by_default(db):
+    from sandbox.apps import seed_on_migrate
+
+    assert seed_on_migrate() is False
+    assert not Store.objects.filter(code="demo").exists()

@@ -64,6 +64,23 @@ def test_pay_over_http_delivers_concurrently_to_a_live_receiver(live_server, rec
 
 
 @pytest.mark.django_db(transaction=True)
+def test_pay_with_64_deliveries_makes_64_at_once(live_server, receiver):
+    # The receiver is measured with 64 concurrent deliveries: ?deliveries=64 is neither capped nor
+    # queued behind a smaller thread pool (every receiver call waits until all 64 have arrived).
+    base = live_server.url
+    store, _ = services.store_ensure(code="live64", name="Live 64")
+    Hook.objects.create(store=store, event="order_paid", url=f"{base}/test-receiver/")
+    services.order_create(store=store, order={"id": 64, "total": 990}, notify=False)
+    receiver.behaviour["barrier"] = threading.Barrier(64, timeout=20)
+    response = requests.post(
+        f"{base}/sandbox/jumpseller/stores/live64/orders/64/pay?deliveries=64", timeout=60
+    )
+    assert response.status_code == 200
+    assert [d["status"] for d in response.json()["deliveries"]] == [200] * 64
+    assert len(receiver.received) == 64
+
+
+@pytest.mark.django_db(transaction=True)
 @responses.activate
 def test_failed_deliveries_are_retried_four_more_times(settings):
     settings.SANDBOX_WEBHOOK_RETRY_SCALE = 0.002  # retry n after n⁴ × 2 ms
