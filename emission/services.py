@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any, NoReturn
 
 from django.conf import settings
@@ -41,6 +42,7 @@ from emission.dte import (
     StoreDteSettings,
     build_document,
     build_nota_credito_anula,
+    build_nota_credito_parcial,
 )
 from emission.models import (
     TRANSITIONS,
@@ -214,6 +216,8 @@ def _build(
         built = build(dte_settings_for(cfg))
     except OpenFacturaTransient as exc:  # the issuer data could not be read: a failed attempt
         _failed_transient(document, cfg, exc, started, t0, count_attempt=True)
+    except OpenFacturaUnauthorized as exc:
+        _pause_on_auth_error(document, exc, started, t0)
     except (DteRefusal, OpenFacturaError) as exc:
         if isinstance(exc, DteRefusal):
             code, message = exc.code, exc.message
@@ -337,13 +341,7 @@ def document_send(*, store_id: int, document_id: int) -> Document:
     try:
         result, outcome = _emit_once(client, document, started)
     except OpenFacturaUnauthorized as error:
-        return _requires_review(
-            document,
-            error,
-            started,
-            t0,
-            message="OpenFactura rechazó la API key. Revisa la API key en Configuración y vuelve a intentar.",
-        )
+        _pause_on_auth_error(document, error, started, t0)
     except OpenFacturaTransient as error:
         return _failed_transient(document, cfg, error, started, t0)
     except OpenFacturaError as error:
@@ -387,6 +385,28 @@ def _requires_review(
     )
     _attempt(document, started=started, t0=t0, outcome="rejected", error=error)
     return document
+
+
+AUTH_ERROR_REASON = (
+    "OpenFactura rechazó la API key: revisa la API key en Configuración y luego reanuda la cola. "
+    "Las órdenes quedan en espera; no se pierde ninguna."
+)
+
+
+def _pause_on_auth_error(
+    document: Document, error: OpenFacturaError, started: datetime, t0: float
+) -> NoReturn:
+    """Every document of the store would fail the same way: keep this one retryable and pause the queue."""
+    _transition(
+        document,
+        to=DocumentState.FAILED_RETRYING,
+        error_code=str(error.code or error.status or "auth")[:40],
+        error_message=AUTH_ERROR_REASON,
+        next_attempt_at=None,
+    )
+    _attempt(document, started=started, t0=t0, outcome="unauthorized", error=error)
+    queue_pause(store_id=document.store_id, reason=AUTH_ERROR_REASON, automatic=True)
+    raise EmissionWaiting("cola pausada: API key rechazada")
 
 
 def _failed_transient(
@@ -587,6 +607,98 @@ def nota_credito_anula(
     return nota
 
 
+class ActionRefused(Exception):
+    """A merchant action that cannot be done as asked; ``message`` says why, in Spanish."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def nota_credito_parcial_create(
+    *,
+    store_id: int,
+    document_id: int,
+    request_key: str,
+    lines: list[tuple[int, Decimal]] | None = None,
+    amount: int | None = None,
+    razon: str = "Devolución parcial",
+) -> Document:
+    """The merchant's partial nota de crédito (``CodRef`` 3) for refunded lines or an amount.
+
+    ``request_key`` comes from the form that asked for it, so a double submit gets the same nota. The
+    notas of a document never add up to more than the document itself."""
+    from integration.models import Store
+
+    original = Document.objects.get(pk=document_id, store_id=store_id)
+    if original.state != DocumentState.EMITTED or original.kind == DocumentKind.NOTA_CREDITO:
+        raise ActionRefused("Solo se puede emitir una nota de crédito sobre una boleta o factura emitida.")
+    purpose = f"ncp:{original.pk}:{request_key[:24]}"
+    existing = Document.objects.filter(store_id=store_id, order_id=original.order_id, purpose=purpose).first()
+    if existing:
+        return existing
+    annulled = original.notas.exclude(state=DocumentState.REQUIRES_REVIEW)
+    credited = sum(n.mnt_total or 0 for n in annulled)
+    if credited >= (original.mnt_total or 0):
+        raise ActionRefused("Este documento ya está anulado o devuelto por completo con notas de crédito.")
+    cfg = emission_settings_for(store_id=store_id)
+    order = {
+        "id": original.order_id,
+        "created_at": original.order_created_at or "",
+        "customer": {"email": original.customer_email, "fullname": original.customer_name},
+    }
+    try:
+        built = build_nota_credito_parcial(
+            original.request_body,
+            original_tipo=original.tipo,
+            original_folio=original.folio,
+            original_fecha=original.fecha_emision,
+            settings=dte_settings_for(cfg),
+            today=timezone.localdate(),
+            lines=lines,
+            amount=amount,
+            razon=razon,
+        )
+    except DteRefusal as refusal:
+        raise ActionRefused(refusal.message) from refusal
+    total = (built.totals or {}).get("MntTotal") or 0
+    if credited + total > (original.mnt_total or 0) + 1:
+        raise ActionRefused(
+            f"La devolución ({total}) más lo ya devuelto ({credited}) supera el total del documento "
+            f"({original.mnt_total})."
+        )
+    nota, created = document_get_or_create(
+        store_id=store_id,
+        store_code=Store.objects.values_list("code", flat=True).get(pk=store_id),
+        order=order,
+        purpose=purpose,
+        kind=DocumentKind.NOTA_CREDITO,
+        demo=original.demo,
+        annuls=original,
+    )
+    if created:
+        _store_built(nota, built)
+    transaction.on_commit(lambda: enqueue("emission.send_document", store_id, nota.pk))
+    return nota
+
+
+def document_email_resend(*, store_id: int, document_id: int) -> Document:
+    """The merchant's "Reenviar correo": send the document's email again, now."""
+    document = Document.objects.select_related("store").get(pk=document_id, store_id=store_id)
+    if document.state != DocumentState.EMITTED:
+        raise ActionRefused("El documento aún no está emitido: el correo se enviará cuando se emita.")
+    _set(document, email_sent_at=None, email_error="")
+    cfg = emission_settings_for(store_id=store_id)
+    try:
+        document_email_customer(document=document, cfg=cfg)
+    except RetryLater as exc:
+        raise ActionRefused(f"No se pudo enviar el correo: {document.email_error}") from exc
+    document.refresh_from_db()
+    if document.email_error:
+        raise ActionRefused(document.email_error)
+    return document
+
+
 def _store_built(document: Document, built: BuiltDocument) -> None:
     totals = built.totals or {}
     _set(
@@ -751,13 +863,12 @@ def queue_resume(*, store_id: int) -> int:
     return counts["send"] + counts["rebuild"]
 
 
-def _redispatch(documents: QuerySet[Document]) -> dict[str, int]:
+def _redispatch(documents: QuerySet[Document], *, limit: int | None = None) -> dict[str, int]:
     """Enqueue documents again: a built one is sent as it is (same body, same key); one whose build never
     finished (OpenFactura unreachable for the issuer data) is rebuilt from the order."""
     counts = {"send": 0, "rebuild": 0}
-    for store_id, pk, order_id, kind, tipo in documents.values_list(
-        "store_id", "pk", "order_id", "kind", "tipo"
-    ):
+    rows = documents.order_by("created_at", "pk").values_list("store_id", "pk", "order_id", "kind", "tipo")
+    for store_id, pk, order_id, kind, tipo in rows[:limit] if limit is not None else rows:
         if tipo:
             transaction.on_commit(lambda s=store_id, d=pk: enqueue("emission.send_document", s, d))
             counts["send"] += 1
@@ -799,7 +910,7 @@ def emission_sweep(*, now: datetime | None = None) -> dict[str, int]:
         | Q(state=DocumentState.PENDING, created_at__lt=now - timedelta(minutes=2))
     )
     counts = {"deliver": 0}
-    counts.update(_redispatch(Document.objects.filter(due).exclude(store_id__in=paused)[:500]))
+    counts.update(_redispatch(Document.objects.filter(due).exclude(store_id__in=paused), limit=500))
     undelivered = Document.objects.filter(
         state=DocumentState.EMITTED, emitted_at__lt=now - timedelta(minutes=2)
     ).filter(Q(attached_at__isnull=True, attach_error="") | Q(email_sent_at__isnull=True, email_error=""))

@@ -284,8 +284,8 @@ EMISSION_SENDING_LEASE_SECONDS = env.int("EMISSION_SENDING_LEASE_SECONDS", defau
 # After this many transient failures of one document in a row the store's queue pauses by itself
 # (OpenFactura down): orders keep arriving and wait; the merchant resumes.
 EMISSION_PAUSE_AFTER_FAILURES = env.int("EMISSION_PAUSE_AFTER_FAILURES", default=6)
-# OpenFactura (connect, read) timeouts in seconds; PDF generation can be slow (openfactura-api §6).
-OPENFACTURA_TIMEOUT = tuple(env.list("OPENFACTURA_TIMEOUT", cast=float, default=[5.0, 45.0]))
+# OpenFactura (connect, read) timeouts in seconds: Haulmer's own plugins use 30 s (openfactura-api §6).
+OPENFACTURA_TIMEOUT = tuple(env.list("OPENFACTURA_TIMEOUT", cast=float, default=[5.0, 30.0]))
 # Paid orders of the last N days without a document are looked for every hour.
 EMISSION_RECONCILE_DAYS = env.int("EMISSION_RECONCILE_DAYS", default=3)
 CELERY_BEAT_SCHEDULE.update(
