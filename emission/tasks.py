@@ -35,17 +35,31 @@ def _waiting(exc: Exception) -> None:
     logger.info("emission waits: %s", exc)
 
 
-@shared_task(name="emission.emit_for_order", bind=True, **TASK_OPTIONS)
-def emit_for_order(self, store_id: int, order_id: int) -> None:
+def _run_for_order(task, work, order_id: int) -> None:
+    """Run one order's work; a transient failure retries this task, a waiting store just returns."""
     from integration.services import StoreDisconnected
 
     with log_context(order_id=order_id):
         try:
-            services.document_emit_for_order(store_id=store_id, order_id=order_id)
+            work()
         except services.RetryLater as exc:
-            return _retry(self, exc)
+            _retry(task, exc)
         except (services.EmissionWaiting, StoreDisconnected) as exc:
             _waiting(exc)
+
+
+@shared_task(name="emission.emit_for_order", bind=True, **TASK_OPTIONS)
+def emit_for_order(self, store_id: int, order_id: int) -> None:
+    _run_for_order(
+        self, lambda: services.document_emit_for_order(store_id=store_id, order_id=order_id), order_id
+    )
+
+
+@shared_task(name="emission.annul_for_order", bind=True, **TASK_OPTIONS)
+def annul_for_order(self, store_id: int, order_id: int) -> None:
+    _run_for_order(
+        self, lambda: services.document_annul_for_order(store_id=store_id, order_id=order_id), order_id
+    )
 
 
 @shared_task(name="emission.send_document", bind=True, **TASK_OPTIONS)
@@ -53,22 +67,9 @@ def send_document(self, store_id: int, document_id: int) -> None:
     try:
         services.document_send(store_id=store_id, document_id=document_id)
     except services.RetryLater as exc:
-        return _retry(self, exc)
+        _retry(self, exc)
     except services.EmissionWaiting as exc:
         _waiting(exc)
-
-
-@shared_task(name="emission.annul_for_order", bind=True, **TASK_OPTIONS)
-def annul_for_order(self, store_id: int, order_id: int) -> None:
-    from integration.services import StoreDisconnected
-
-    with log_context(order_id=order_id):
-        try:
-            services.document_annul_for_order(store_id=store_id, order_id=order_id)
-        except services.RetryLater as exc:
-            return _retry(self, exc)
-        except (services.EmissionWaiting, StoreDisconnected) as exc:
-            _waiting(exc)
 
 
 @shared_task(name="emission.deliver_document", bind=True, **TASK_OPTIONS)
@@ -78,7 +79,7 @@ def deliver_document(self, store_id: int, document_id: int) -> None:
     try:
         services.document_deliver(store_id=store_id, document_id=document_id)
     except services.RetryLater as exc:
-        return _retry(self, exc)
+        _retry(self, exc)
 
 
 @shared_task(name="emission.sweep")

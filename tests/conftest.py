@@ -62,6 +62,15 @@ def sandbox(live_server, settings) -> Sandbox:
     return Sandbox(url=base)
 
 
+@pytest.fixture
+def http():
+    """A browser-like HTTP session (cookies, redirects), closed so no server thread outlives the test."""
+    import requests
+
+    with requests.Session() as session:
+        yield session
+
+
 def _database_url(settings_dict: dict) -> str:
     user = settings_dict.get("USER") or "postgres"
     password = settings_dict.get("PASSWORD") or ""

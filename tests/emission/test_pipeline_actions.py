@@ -6,7 +6,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-import requests
 from django.utils import timezone
 
 from emission import services
@@ -16,12 +15,6 @@ from integration.services import jumpseller_client_for
 from tests import flows
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def http():
-    with requests.Session() as session:
-        yield session
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ Jumpseller order. Failure paths assert what the merchant sees and that nothing w
 from __future__ import annotations
 
 import pytest
-import requests
 
 from emission import services
 from emission.models import Document, DocumentState, EmissionAttempt, EmissionSettings
@@ -16,12 +15,6 @@ from integration.models import Store
 from tests import flows
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def http():
-    with requests.Session() as session:
-        yield session
 
 
 @pytest.fixture

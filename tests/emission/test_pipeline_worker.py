@@ -10,7 +10,6 @@ import signal
 import threading
 
 import pytest
-import requests
 from django.db import connection
 
 from emission import services
@@ -20,12 +19,6 @@ from tests import flows
 from tests.conftest import publishing, wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def http():
-    with requests.Session() as session:
-        yield session
 
 
 @pytest.fixture

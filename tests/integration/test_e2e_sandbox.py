@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import logging
 import re
-from html.parser import HTMLParser
 
 import pytest
-import requests
 from django.contrib.auth.models import Group
 from django.db import connection
 
@@ -17,45 +15,11 @@ from integration import services
 from integration.models import Store, StoreHook, WebhookEvent
 from sandbox.models import OAuthToken
 from tests.conftest import wait_until
+from tests.flows import authorize
 
 from .handlers import trace_name
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def http():
-    """A browser: keeps cookies, follows redirects; closed so no server thread outlives the test."""
-    with requests.Session() as session:
-        yield session
-
-
-class _Forms(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.forms: list[dict] = []
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "form":
-            self.forms.append({"action": attrs.get("action"), "fields": {}})
-        elif tag == "input" and self.forms and attrs.get("name"):
-            self.forms[-1]["fields"][attrs["name"]] = attrs.get("value") or ""
-
-
-def authorize(
-    http: requests.Session, sandbox, *, store_code: str, decision: str = "allow", start: str = "/jumpseller/"
-) -> requests.Response:
-    """Open ``start`` (the App URL), land on the fake Jumpseller's consent form, submit it like a browser."""
-    form_page = http.get(sandbox(start), timeout=10)
-    assert form_page.status_code == 200
-    assert form_page.url.startswith(sandbox("/sandbox/jumpseller/accounts/oauth/authorize"))
-    assert "Autorizar" in form_page.text
-    parser = _Forms()
-    parser.feed(form_page.text)
-    form = parser.forms[0 if decision == "allow" else 1]
-    fields = {**form["fields"], "store": store_code, "decision": decision}
-    return http.post(sandbox(form["action"]), data=fields, timeout=30)
 
 
 def create_order(http, sandbox, code: str) -> int:
