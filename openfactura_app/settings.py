@@ -95,6 +95,8 @@ INSTALLED_APPS = [
     "core",
     "integration",
     "emission",
+    "merchant",
+    "selfservice",
 ]
 if SANDBOX:
     INSTALLED_APPS += ["sandbox", "sandbox.openfactura"]

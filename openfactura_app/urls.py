@@ -9,6 +9,8 @@ urlpatterns = [
     path("", core_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
     path("jumpseller/", include("integration.urls")),
+    path("app/", include("merchant.urls")),
+    path("documento/", include("selfservice.urls")),
     path("", include("emission.urls")),
 ]
 

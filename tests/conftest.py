@@ -71,6 +71,45 @@ def http():
         yield session
 
 
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium driven by Playwright (headless). Marked tests need ``@pytest.mark.browser``."""
+    _require(Path(CHROMIUM).exists(), "Chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop running in this thread; Django then refuses ORM calls
+    # from it unless told the caller is synchronous code (which tests are).
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield instance
+        finally:
+            instance.close()
+
+
+@pytest.fixture
+def page(browser, settings):
+    """A fresh browser context and page (Spanish, Chile)."""
+    context = browser.new_context(locale="es-CL", viewport={"width": 1280, "height": 900})
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
 def _database_url(settings_dict: dict) -> str:
     user = settings_dict.get("USER") or "postgres"
     password = settings_dict.get("PASSWORD") or ""

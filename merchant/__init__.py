@@ -1,0 +1,1 @@
+"""Merchant pages inside the Jumpseller admin: configuration, issuer, documents, queue, summary."""

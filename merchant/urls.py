@@ -1,0 +1,5 @@
+"""Merchant pages under ``/app/``."""
+
+app_name = "merchant"
+
+urlpatterns: list = []

@@ -1,0 +1,5 @@
+"""Customer pages under ``/documento/`` (the link in the customer's email)."""
+
+app_name = "selfservice"
+
+urlpatterns: list = []
