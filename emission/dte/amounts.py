@@ -31,7 +31,16 @@ from decimal import Decimal
 
 from .classify import OrderLine
 from .errors import OrderInvalid
-from .money import IVA_FACTOR, allocate, gross_of_net, half_up, iva_of_net, net_of_gross, price_for
+from .money import (
+    IVA_FACTOR,
+    allocate,
+    clp,
+    gross_of_net,
+    half_up,
+    iva_of_net,
+    net_of_gross,
+    price_for,
+)
 
 BOLETA, BOLETA_EXENTA, FACTURA, FACTURA_EXENTA, NOTA_CREDITO = 39, 41, 33, 34, 61
 GLOSA_DESCUENTO = "Descuento"
@@ -112,7 +121,8 @@ def split_order_discount(lines: Sequence[OrderLine], order_discount: int) -> tup
     on_exempt = order_discount - on_taxed
     if on_exempt > exempt:
         raise OrderInvalid(
-            f"El descuento del pedido ({order_discount}) supera el total de sus líneas ({taxed + exempt})."
+            f"El descuento del pedido ({clp(order_discount)}) supera el total de sus líneas "
+            f"({clp(taxed + exempt)}): revisa los descuentos del pedido en Jumpseller."
         )
     return on_taxed, on_exempt
 
@@ -154,7 +164,10 @@ def exempt_document(lines: Sequence[OrderLine], order_discount: int, *, tipo: in
     detail = tuple(gross_detail(line, exempt=True) for line in lines)
     exe = sum(line.amount for line in detail) - order_discount
     if exe < 0:
-        raise OrderInvalid("El descuento del pedido supera el total de sus líneas.")
+        raise OrderInvalid(
+            "El descuento del pedido supera el total de sus líneas: revisa los descuentos del pedido en "
+            "Jumpseller."
+        )
     discounts = (GlobalDiscount(value=order_discount, exempt=True),) if order_discount > 0 else ()
     return DocumentAmounts(
         tipo=tipo, lines=detail, discounts=discounts, totals=Totals(neto=None, exe=exe, iva=None, total=exe)
@@ -175,16 +188,20 @@ def boleta_amounts(lines: Sequence[OrderLine], order_discount: int) -> DocumentA
     )
 
 
-def net_lines(items: Sequence[TaxedItem], *, discount_gross: int) -> tuple[list[DetailLine], int, int]:
+def net_lines(
+    items: Sequence[TaxedItem], *, discount_gross: int, target: int | None = None
+) -> tuple[list[DetailLine], int, int]:
     """Taxed lines in net form: ``(lines in the same order, net global discount, MntNeto)``.
 
-    ``MntNeto = round(T / 1.19)`` with ``T`` = Σ gross − ``discount_gross``; exact-net items keep their
-    net; the rest of the net is spread over the other items in proportion to their gross. Invariant:
-    Σ ``MontoItem`` − net discount == ``MntNeto`` (unless only exact-net items exist and there is no
-    discount: then ``MntNeto`` is their sum, and the paid total may differ by half a peso per line).
+    ``MntNeto = round(T / 1.19)`` with ``T`` = Σ gross − ``discount_gross`` (or ``target`` when the caller
+    chose a neighbouring net, see :func:`factura_amounts`); exact-net items keep their net; the rest of
+    the net is spread over the other items in proportion to their gross. Invariant: Σ ``MontoItem`` −
+    net discount == ``MntNeto`` (unless only exact-net items exist and there is no discount: then
+    ``MntNeto`` is their sum, and the paid total may differ by half a peso per line).
     """
     taxed_gross = sum(item.gross for item in items) - discount_gross
-    target = net_of_gross(taxed_gross)
+    if target is None:
+        target = net_of_gross(taxed_gross)
     fixed = sum(item.net for item in items if item.net is not None)
     spread = [index for index, item in enumerate(items) if item.net is None and item.gross > 0]
     share = 0
@@ -236,14 +253,40 @@ def taxed_item(line: OrderLine) -> TaxedItem:
     return TaxedItem(name=line.name, qty=line.qty, gross=line.gross, gross_discount=line.discount)
 
 
-def factura_amounts(lines: Sequence[OrderLine], order_discount: int) -> DocumentAmounts:
+def _factura_net_target(taxed_gross: int, exe: int, paid_total: int | None) -> int:
+    """The ``MntNeto`` a factura aims at: ``round(T / 1.19)``, or a neighbour of it when that lands
+    nearer the paid total.
+
+    Not every gross ``T`` has a net whose ``net + round(net × 0.19)`` is ``T`` exactly; then two nets
+    are one peso off on either side. Among the nets whose total stays within 1 peso of the lines' gross
+    (dte-semantics.md §4), the one closest to ``order.total`` is taken, so that an order whose total
+    Jumpseller rounded one peso away still gets a factura within 1 peso of what was paid.
+    """
+    base = net_of_gross(taxed_gross)
+    if paid_total is None:
+        return base
+
+    def total(net: int) -> int:
+        return net + iva_of_net(net) + exe
+
+    candidates = [net for net in (base, base - 1, base + 1) if net > 0]
+    candidates = [net for net in candidates if abs(total(net) - (taxed_gross + exe)) <= 1] or [base]
+    return min(candidates, key=lambda net: (abs(total(net) - paid_total), abs(net - base)))
+
+
+def factura_amounts(
+    lines: Sequence[OrderLine], order_discount: int, *, paid_total: int | None = None
+) -> DocumentAmounts:
     on_taxed, on_exempt = split_order_discount(lines, order_discount)
     taxed_gross = sum(line.gross for line in lines if line.taxed) - on_taxed
     if taxed_gross <= 0:
         return exempt_document(lines, order_discount, tipo=FACTURA_EXENTA)
     taxed_positions = [index for index, line in enumerate(lines) if line.taxed]
+    exe_gross = sum(line.gross for line in lines if not line.taxed) - on_exempt
     converted, net_discount, neto = net_lines(
-        [taxed_item(lines[index]) for index in taxed_positions], discount_gross=on_taxed
+        [taxed_item(lines[index]) for index in taxed_positions],
+        discount_gross=on_taxed,
+        target=_factura_net_target(taxed_gross, exe_gross, paid_total),
     )
     by_position = dict(zip(taxed_positions, converted, strict=True))
     detail = tuple(

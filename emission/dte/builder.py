@@ -21,7 +21,14 @@ from typing import Any, Literal
 
 from .amounts import BOLETA_EXENTA, boleta_amounts, factura_amounts, net_priced_tolerance
 from .classify import classify_order
-from .errors import BoletaOver135UF, CurrencyNotSupported, OrderInvalid, TooManyLines, TotalsMismatch
+from .errors import (
+    BoletaOver135UF,
+    CurrencyNotSupported,
+    DteRefusal,
+    OrderInvalid,
+    TooManyLines,
+    TotalsMismatch,
+)
 from .money import clp, half_up
 from .order import Order, parse_order
 from .parties import CONSUMIDOR_FINAL_RUT, Receptor, emisor_from_organization
@@ -98,12 +105,10 @@ def build_document(
     warnings += emisor_warnings
 
     factura = document == "factura"
-    buyer: Receptor | None
+    buyer: Receptor | None = None
     if factura:
         source = "order" if receptor is None else ""
         buyer = (receptor or Receptor.from_order(order_payload)).validated(factura=True, source=source)
-    else:
-        buyer = receptor.validated(factura=False) if receptor is not None else None
 
     limit = MAX_LINES_FACTURA if factura else MAX_LINES_BOLETA
     if len(lines) > limit:
@@ -114,21 +119,32 @@ def build_document(
             field="Detalle",
         )
 
-    order_discount = half_up(order.discount - order.line_discounts)
-    if order_discount < 1:
-        order_discount = 0
-    amounts = factura_amounts(lines, order_discount) if factura else boleta_amounts(lines, order_discount)
+    # dte-semantics.md §1: "order.discount − Σ products[].discount when that is ≥ 1 peso".
+    excess_discount = order.discount - order.line_discounts
+    order_discount = half_up(excess_discount) if excess_discount >= 1 else 0
 
     gift_cards = half_up(order.gift_cards) if order.gift_cards > 0 else 0
     paid_total = half_up(order.total) + gift_cards
-    difference = amounts.totals.total - paid_total
+    if factura:
+        amounts = factura_amounts(lines, order_discount, paid_total=paid_total)
+    else:
+        amounts = boleta_amounts(lines, order_discount)
     tolerance = net_priced_tolerance(lines) if factura else 1
+    if gift_cards and abs(amounts.totals.total - paid_total) > tolerance:
+        # The other reading of the gift card (jumpseller-api.md §4.1 [D]): order.total already is the
+        # full sale and gift_cards_discount only says how part of it was paid.
+        if abs(amounts.totals.total - half_up(order.total)) <= tolerance:
+            paid_total = half_up(order.total)
+    difference = amounts.totals.total - paid_total
     if abs(difference) > tolerance:
+        with_card = (
+            f", incluidos {clp(gift_cards)} con gift card" if paid_total != half_up(order.total) else ""
+        )
         raise TotalsMismatch(
             f"Los montos del pedido no cuadran: el documento sumaría {clp(amounts.totals.total)} y el "
-            f"pedido indica {clp(paid_total)} pagados (diferencia de {clp(abs(difference))}; se admite "
-            f"hasta {clp(tolerance)} por redondeo del IVA). Revisa descuentos, impuestos y despacho del "
-            "pedido en Jumpseller.",
+            f"pedido indica {clp(paid_total)} pagados{with_card} (diferencia de {clp(abs(difference))}; "
+            f"se admite hasta {clp(tolerance)} por redondeo del IVA). Revisa descuentos, impuestos y "
+            "despacho del pedido en Jumpseller.",
             field="total",
         )
     if difference:
@@ -138,13 +154,15 @@ def build_document(
 
     tipo = amounts.tipo
     over_limit = not factura and amounts.totals.total > settings.boleta_limit_clp
-    if over_limit and buyer is None:
-        limit_clp = clp(half_up(settings.boleta_limit_clp))
-        raise BoletaOver135UF(
-            f"La boleta supera 135 UF ({clp(amounts.totals.total)}; límite {limit_clp})"
-            " y la ley exige identificar al comprador: agrega su RUT y razón social, o emite una factura.",
-            field="Receptor",
-        )
+    if over_limit:
+        buyer = _boleta_buyer(receptor, order_payload)
+        if buyer is None:
+            limit_clp = clp(half_up(settings.boleta_limit_clp))
+            raise BoletaOver135UF(
+                f"La boleta supera 135 UF ({clp(amounts.totals.total)}; límite {limit_clp}) y la ley "
+                "exige identificar al comprador: agrega su RUT y razón social, o emite una factura.",
+                field="Receptor",
+            )
 
     if factura:
         emisor_data = emisor.factura_dict()
@@ -182,6 +200,20 @@ def build_document(
         warnings=warnings,
         expected_total=paid_total,
     )
+
+
+def _boleta_buyer(receptor: Receptor | None, order_payload: Mapping[str, Any]) -> Receptor | None:
+    """The identified buyer a boleta over 135 UF needs (dte-semantics.md §5): the given receptor, else
+    the order's billing data (RUT and a name) when it is there and valid. A boleta under the limit is
+    always for the consumidor final 66666666-6, whoever the buyer is."""
+    if receptor is not None:
+        buyer = receptor.validated(factura=False)
+    else:
+        try:
+            buyer = Receptor.boleta_buyer_from_order(order_payload).validated(factura=False)
+        except DteRefusal:
+            return None
+    return None if buyer.rut == CONSUMIDOR_FINAL_RUT else buyer
 
 
 def assemble_receptor_factura(buyer: Receptor | None) -> dict[str, Any]:

@@ -258,6 +258,21 @@ class Receptor:
         )
 
     @classmethod
+    def boleta_buyer_from_order(cls, order_payload: Mapping[str, Any]) -> Receptor:
+        """The buyer of a boleta over 135 UF from the order: :meth:`from_order`, with the billing name
+        (or ``customer.fullname``) as razón social when there is no company name."""
+        buyer = cls.from_order(order_payload)
+        if buyer.razon_social:
+            return buyer
+        data = order_object(order_payload)
+        billing = data.get("billing_address") if isinstance(data.get("billing_address"), Mapping) else {}
+        customer = data.get("customer") if isinstance(data.get("customer"), Mapping) else {}
+        name = " ".join(
+            part for part in (clean_text(billing.get("name")), clean_text(billing.get("surname"))) if part
+        )
+        return replace(buyer, razon_social=name or clean_text(customer.get("fullname")))
+
+    @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Receptor:
         """``{"rut", "razon_social", "giro", "direccion", "comuna", "email"}`` (the ``--receptor`` file)."""
         return cls(
@@ -281,13 +296,15 @@ class Receptor:
         values = {name: clean_text(getattr(self, name)) for name in _FIELD_LABELS}
         missing = [name for name in required if not values[name]]
         if missing:
-            names = ", ".join(_FIELD_LABELS[name] for name in missing)
+            labels = [_FIELD_LABELS[name] for name in missing]
+            names = labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " y " + labels[-1]
             where = ""
             if source == "order":
                 where = " (en el pedido: " + ", ".join(_ORDER_SOURCES[name] for name in missing) + ")"
             document = "La factura" if factura else "La boleta con datos del comprador"
+            verb = "Falta" if len(missing) == 1 else "Faltan"
             raise ReceptorMissing(
-                f"Falta {names} del receptor{where}. {document} necesita RUT, razón social"
+                f"{verb} {names} del receptor{where}. {document} necesita RUT, razón social"
                 + (", giro, dirección y comuna" if factura else "")
                 + " del comprador: complétalos y vuelve a emitir.",
                 field=missing[0],

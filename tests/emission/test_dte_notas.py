@@ -191,14 +191,16 @@ def test_annulling_a_boleta_of_more_than_60_lines_summarises_it(schemas_dir):
 
 
 def test_annulling_a_boleta_with_a_named_buyer_keeps_the_buyer(schemas_dir):
+    # Only a boleta over 135 UF names its buyer (dte-semantics.md §5); under it the buyer is 66666666-6.
     buyer = Receptor(
         rut="76430498-5", razon_social="HOSTY SPA", giro="", direccion="Prat 527", comuna="Curicó"
     )
-    boleta = build(paid_order([product("Notebook", 1, 900000)]), receptor=buyer)
+    boleta = build(paid_order([product("Notebook", 1, 5_400_001)]), receptor=buyer)
     nota = anula(boleta)
     validate_body(nota.body, schemas_dir=schemas_dir)
     assert nota.body["dte"]["Encabezado"]["Receptor"] == {
         "RUTRecep": "76430498-5",
+        "CdgIntRecep": "76430498-5",
         "RznSocRecep": "HOSTY SPA",
         "DirRecep": "Prat 527",
         "CmnaRecep": "Curicó",

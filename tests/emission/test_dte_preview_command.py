@@ -148,7 +148,7 @@ def test_factura_with_receptor_and_store_settings_files(tmp_path: Path):
         ),
         (
             [order("boleta_afecta"), "--document", "factura"],
-            "Falta el RUT, la razón social, el giro del receptor (en el pedido: billing_address.taxid, "
+            "Faltan el RUT, la razón social y el giro del receptor (en el pedido: billing_address.taxid, "
             "billing_information.company_name, billing_information.business_activity). La factura necesita "
             "RUT, razón social, giro, dirección y comuna del comprador: complétalos y vuelve a emitir.",
         ),
@@ -171,3 +171,17 @@ def test_unsupported_tax_refusal():
     assert (result.returncode, result.stdout) == (2, "")
     assert "impuesto no soportado" in result.stderr
     assert "«Impuesto adicional alcoholes»" in result.stderr
+
+
+def test_boleta_with_a_receptor_file_and_byte_order_marks(tmp_path: Path):
+    # dte-semantics.md §5: a boleta under 135 UF goes to 66666666-6 whatever --receptor says; files
+    # saved by Windows editors start with a UTF-8 byte order mark and are read all the same.
+    order_file = tmp_path / "order.json"
+    order_file.write_bytes(b"\xef\xbb\xbf" + Path(order("boleta_afecta")).read_bytes())
+    receptor = tmp_path / "receptor.json"
+    receptor.write_text(
+        "\ufeff" + json.dumps({"rut": "76430498-5", "razon_social": "HOSTY SPA"}), encoding="utf-8"
+    )
+    result = run(str(order_file), "--document", "boleta", "--receptor", str(receptor))
+    assert (result.returncode, result.stderr) == (0, "")
+    assert json.loads(result.stdout)["dte"]["Encabezado"]["Receptor"] == {"RUTRecep": "66666666-6"}

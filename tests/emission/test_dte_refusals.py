@@ -102,7 +102,7 @@ def test_factura_without_giro_names_the_missing_field_and_where_to_fill_it():
 def test_factura_for_an_order_without_any_buyer_data():
     error = refusal(fixture("jumpseller", "order_paid__boleta_afecta"), "factura")
     assert error.code == "receptor_missing"
-    assert error.message.startswith("Falta el RUT, la razón social, el giro del receptor")
+    assert error.message.startswith("Faltan el RUT, la razón social y el giro del receptor")
 
 
 def test_factura_receptor_file_without_comuna():

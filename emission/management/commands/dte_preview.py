@@ -34,7 +34,7 @@ class _Refused(Exception):
 
 def _read_json(path: str, what: str) -> Any:
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = Path(path).read_text(encoding="utf-8-sig")
     except OSError as error:
         raise _Refused(f"No se pudo leer {what} ({path}): {error.strerror or error}.") from None
     try:
