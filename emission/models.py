@@ -83,7 +83,12 @@ TRANSITIONS: dict[str, set[str]] = {
         DocumentState.FAILED_RETRYING,
         DocumentState.REQUIRES_REVIEW,
     },
-    DocumentState.FAILED_RETRYING: {DocumentState.SENDING, DocumentState.REQUIRES_REVIEW},
+    # A late answer (its lease expired meanwhile) still records the token: a token is never discarded.
+    DocumentState.FAILED_RETRYING: {
+        DocumentState.SENDING,
+        DocumentState.REQUIRES_REVIEW,
+        DocumentState.EMITTED,
+    },
     # The merchant fixes the cause and presses "Reintentar": back to pending, same key.
     DocumentState.REQUIRES_REVIEW: {DocumentState.PENDING},
     DocumentState.EMITTED: set(),
@@ -143,6 +148,10 @@ class Document(models.Model):
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     emitted_at = models.DateTimeField(null=True, blank=True)
 
+    # The order was canceled in Jumpseller: once this document is emitted it is annulled; if it was never
+    # sent it is withdrawn. Recorded before anything else so that no cancellation is lost.
+    cancel_requested = models.BooleanField(default=False)
+    deliver_attempts = models.PositiveIntegerField(default=0)
     email_sent_at = models.DateTimeField(null=True, blank=True)
     email_error = models.TextField(blank=True, default="")
     attached_at = models.DateTimeField(null=True, blank=True)

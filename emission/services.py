@@ -21,11 +21,13 @@ from typing import Any, NoReturn
 from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, QuerySet, Value
+from django.db.models import BooleanField, ExpressionWrapper, F, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
+from core.formatting import format_clp
+from core.ratelimit import BudgetExhausted
 from emission.client import (
     EmitResult,
     OpenFacturaClient,
@@ -34,6 +36,7 @@ from emission.client import (
     OpenFacturaRateLimited,
     OpenFacturaTransient,
     OpenFacturaUnauthorized,
+    OpenFacturaUnavailable,
 )
 from emission.dte import (
     BuiltDocument,
@@ -150,6 +153,7 @@ def document_get_or_create(
     kind: str,
     demo: bool,
     annuls: Document | None = None,
+    cancel_requested: bool = False,
 ) -> tuple[Document, bool]:
     """The one row for (store, order, purpose); concurrent callers all get that same row."""
     order_id = int(order["id"])
@@ -176,6 +180,7 @@ def document_get_or_create(
                     order_number=str(order_id),
                     customer_email=str(customer.get("email") or "")[:254],
                     customer_name=str(customer.get("fullname") or "")[:200],
+                    cancel_requested=cancel_requested,
                 ),
                 True,
             )
@@ -267,28 +272,44 @@ def _claim(document: Document) -> bool:
     return bool(updated)
 
 
+class _Ambiguous(OpenFacturaError):
+    """The issued list has more than one document that could be this one: a person must decide."""
+
+
+ISSUED_MAX_PAGES = 20
+
+
 def _find_issued(client: OpenFacturaClient, document: Document) -> str | None:
-    """Look an already emitted document up (``POST /v2/dte/document/issued``) by type, date and total:
-    used when the Idempotency-Key may have expired, or OF-06 came without a token."""
-    if not document.tipo or document.mnt_total is None or not document.request_body:
+    """After OpenFactura's 24 h key window: is this document already emitted? Looked up in
+    ``POST /v2/dte/document/issued`` by type, date, total and receptor, ignoring every token this store
+    already owns. Exactly one candidate → that is it; none → not emitted; several → ``_Ambiguous``
+    (anonymous boletas of equal totals on one day cannot be told apart)."""
+    body = document.request_body
+    if not document.tipo or document.mnt_total is None or not body:
         return None
-    fecha = document.request_body["dte"]["Encabezado"]["IdDoc"].get("FchEmis")
-    page = 1
-    while True:
+    fecha = body["dte"]["Encabezado"]["IdDoc"].get("FchEmis")
+    rut = str((body["dte"]["Encabezado"].get("Receptor") or {}).get("RUTRecep", "")).split("-")[0]
+    owned = set(
+        Document.objects.filter(store_id=document.store_id).exclude(token="").values_list("token", flat=True)
+    )
+    candidates = []
+    for page in range(1, ISSUED_MAX_PAGES + 1):
         result = client.issued({"TipoDTE": {"eq": document.tipo}, "FchEmis": {"eq": fecha}}, page=page)
         for row in result.rows:
+            token = str(row.get("token") or row.get("Token") or "")
             total = row.get("MntTotal") or (row.get("Totales") or {}).get("MntTotal")
-            if total is not None and int(total) == document.mnt_total and _same_receptor(row, document):
-                return str(row.get("token") or row.get("Token") or "") or None
+            row_rut = str(row.get("RUTRecep") or "").split("-")[0]
+            if token and token not in owned and total is not None and int(total) == document.mnt_total:
+                if not row_rut or not rut or row_rut == rut:
+                    candidates.append(token)
         if result.current_page >= result.last_page:
-            return None
-        page += 1
-
-
-def _same_receptor(row: dict[str, Any], document: Document) -> bool:
-    rut = str((document.receptor or {}).get("RUTRecep", "")).split("-")[0]
-    row_rut = str(row.get("RUTRecep") or "").split("-")[0]
-    return not row_rut or not rut or row_rut == rut
+            break
+    if len(candidates) > 1:
+        raise _Ambiguous(
+            f"Hay {len(candidates)} documentos emitidos en OpenFactura que podrían ser este (mismo tipo, "
+            "fecha y total). Revísalos en OpenFactura antes de reintentar: podría emitirse dos veces."
+        )
+    return candidates[0] if candidates else None
 
 
 def _recovered(client: OpenFacturaClient, token: str) -> EmitResult:
@@ -312,7 +333,7 @@ def _emit_once(client: OpenFacturaClient, document: Document, started: datetime)
     try:
         return client.emit(document.request_body, idempotency_key=document.idempotency_key), "emitted"
     except OpenFacturaDuplicate as duplicate:
-        token = duplicate.token or _find_issued(client, document)
+        token = duplicate.token  # without it, the first request is still in flight: ask again later
         if not token:
             raise _StillProcessing(
                 duplicate.message, code=duplicate.code, status=duplicate.status
@@ -331,23 +352,36 @@ def document_send(*, store_id: int, document_id: int) -> Document:
         or document.request_body is None
     ):
         return document
+    if document.cancel_requested and document.attempts == 0 and document.kind != DocumentKind.NOTA_CREDITO:
+        _withdraw(document)
+        return document
     cfg = emission_settings_for(store_id=store_id)
     if cfg.queue_paused:
         raise EmissionWaiting("cola pausada")
     if not _claim(document):
         return document
-    client = openfactura_client_for(cfg)
     started, t0 = timezone.now(), time.monotonic()
     try:
-        result, outcome = _emit_once(client, document, started)
+        result, outcome = _emit_once(openfactura_client_for(cfg), document, started)
     except OpenFacturaUnauthorized as error:
         _pause_on_auth_error(document, error, started, t0)
+    except _Ambiguous as error:
+        return _requires_review(document, error, started, t0, message=error.message)
     except OpenFacturaTransient as error:
         return _failed_transient(document, cfg, error, started, t0)
     except OpenFacturaError as error:
         return _requires_review(
             document, error, started, t0, message=f"OpenFactura rechazó el documento: {error.describe()}"
         )
+    except BudgetExhausted as exc:  # our own pacing: OpenFactura was not called
+        wait = OpenFacturaRateLimited(
+            "Límite de solicitudes por segundo alcanzado", retry_after=exc.retry_after
+        )
+        return _failed_transient(document, cfg, wait, started, t0)
+    except Exception as exc:  # a claimed row never stays "sending" on an unexpected error
+        logger.exception("unexpected error sending document %s", document.pk)
+        unexpected = OpenFacturaUnavailable(f"Error inesperado: {type(exc).__name__}")
+        _failed_transient(document, cfg, unexpected, started, t0)
     _emitted(document, result, started, t0, outcome)
     return document
 
@@ -357,7 +391,7 @@ def _emitted(document: Document, result: EmitResult, started: datetime, t0: floa
         document.request_body["dte"]["Encabezado"]["IdDoc"].get("FchEmis") if document.request_body else None
     )
     with transaction.atomic():
-        _transition(
+        recorded = _transition(
             document,
             to=DocumentState.EMITTED,
             token=result.token,
@@ -370,7 +404,14 @@ def _emitted(document: Document, result: EmitResult, started: datetime, t0: floa
             error_message="",
         )
         _attempt(document, started=started, t0=t0, outcome=outcome)
+        if not recorded:  # another claim recorded it first; keep this answer visible, never lose a token
+            _attempt(document, started=started, t0=t0, outcome="late_answer", message=f"token {result.token}")
+            return
         transaction.on_commit(lambda: enqueue("emission.deliver_document", document.store_id, document.pk))
+        if document.cancel_requested:  # the order was canceled while this document was on its way
+            transaction.on_commit(
+                lambda: enqueue("emission.annul_for_order", document.store_id, document.order_id)
+            )
     logger.info("document %s emitted: tipo %s folio %s", document.pk, document.tipo, document.folio)
 
 
@@ -505,6 +546,12 @@ def _factura_receptor(order: dict[str, Any]) -> Receptor | None:
         return None
 
 
+# One sale document per order, whatever its type: the type (boleta or factura) is fixed when the row is
+# created, so a retry after a settings change can never emit a second, different document.
+SALE_PURPOSE = "venta"
+CANCELED_BEFORE_EMISSION = "La orden se anuló en Jumpseller antes de emitir el documento: no se emitirá."
+
+
 def document_emit_for_order(*, store_id: int, order_id: int) -> Document | None:
     """Issue the document a paid order is owed under the store's mode (the webhook is only a trigger:
     the order is re-read from Jumpseller and must be paid)."""
@@ -520,67 +567,83 @@ def document_emit_for_order(*, store_id: int, order_id: int) -> Document | None:
     if cfg.mode in (EmissionMode.LINK_BOLETA_O_FACTURA, EmissionMode.LINK_SOLO_BOLETA):
         selfservice_notice_send(store_id=store_id, order=order)
         return None
-    receptor = _factura_receptor(order) if cfg.factura_directa else None
-    kind = DocumentKind.FACTURA if receptor else DocumentKind.BOLETA
+    factura = cfg.factura_directa and _factura_receptor(order) is not None
     document, _ = document_get_or_create(
         store_id=store_id,
         store_code=store_code,
         order=order,
-        purpose=kind,
-        kind=kind,
+        purpose=SALE_PURPOSE,
+        kind=DocumentKind.FACTURA if factura else DocumentKind.BOLETA,
         demo=cfg.demo_mode,
     )
     if document.state == DocumentState.EMITTED:
         return document
-    if document.request_body is None and not document_build(
-        document=document, order=order, cfg=cfg, receptor=receptor
-    ):
+    # The factura's receptor comes from the order (the engine reads and checks it).
+    if document.request_body is None and not document_build(document=document, order=order, cfg=cfg):
         return document
     return document_send(store_id=store_id, document_id=document.pk)
 
 
 def document_annul_for_order(*, store_id: int, order_id: int) -> list[Document]:
-    """``order_canceled``: a nota de crédito (CodRef 1) for every emitted boleta/factura of the order.
-
-    A document still on its way (sending / failed_retrying) is waited for; one never sent (pending or
-    requiere revisión) is withdrawn instead, since there is nothing to annul."""
+    """``order_canceled``: the cancellation is recorded on the order's documents first (nothing can lose
+    it), then every emitted boleta/factura gets its nota de crédito (``CodRef`` 1). A document never sent
+    is withdrawn; one on its way is annulled as soon as it is emitted (``_emitted``, and the sweep)."""
     from integration.services import jumpseller_client_for
 
     cfg = emission_settings_for(store_id=store_id)
     with jumpseller_client_for(store_id) as client:
         order = client.get_order(order_id)
+        store_code = client.store_code
     if order.get("status_enum") != "canceled":
         return []
-    notas = []
     originals = Document.objects.filter(store_id=store_id, order_id=order_id).exclude(
         kind=DocumentKind.NOTA_CREDITO
     )
-    for original in originals:
-        if original.state in (DocumentState.SENDING, DocumentState.FAILED_RETRYING):
-            raise RetryLater(30)
-        if original.state != DocumentState.EMITTED:
-            _transition(
-                original,
-                to=DocumentState.REQUIRES_REVIEW,
-                error_code="order_canceled",
-                error_message="La orden se anuló en Jumpseller antes de emitir el documento: no se emitirá.",
-            )
-            continue
-        notas.append(
-            nota_credito_anula(
-                document=original, cfg=cfg, order=order, razon="Anula documento: orden anulada en Jumpseller"
-            )
+    originals.update(cancel_requested=True)
+    if not originals.exists() and cfg.mode in (EmissionMode.BOLETA, EmissionMode.BOLETA_CONVERTIBLE):
+        # The payment's emission may not have created its row yet: create it canceled, so it never goes out.
+        document_get_or_create(
+            store_id=store_id,
+            store_code=store_code,
+            order=order,
+            purpose=SALE_PURPOSE,
+            kind=DocumentKind.BOLETA,
+            demo=cfg.demo_mode,
+            cancel_requested=True,
         )
+    notas = []
+    for original in originals:
+        if original.state == DocumentState.EMITTED:
+            notas.append(
+                nota_credito_anula(
+                    document=original, cfg=cfg, order=order, razon="Anula documento: orden anulada"
+                )
+            )
+        elif original.attempts == 0:
+            _withdraw(original)
     for nota in notas:
         if nota.state != DocumentState.EMITTED and nota.request_body is not None:
             document_send(store_id=store_id, document_id=nota.pk)
     return notas
 
 
+def _withdraw(document: Document) -> None:
+    """A document never sent whose order was canceled: parked, visible, never sent (a claim that won the
+    race instead leads to its annulment once emitted)."""
+    if document.state in (DocumentState.PENDING, DocumentState.FAILED_RETRYING):
+        _transition(
+            document,
+            to=DocumentState.REQUIRES_REVIEW,
+            error_code="order_canceled",
+            error_message=CANCELED_BEFORE_EMISSION,
+        )
+
+
 def nota_credito_anula(
     *, document: Document, cfg: EmissionSettings, order: dict[str, Any], razon: str
 ) -> Document:
-    """The (single) nota de crédito that annuls ``document``; built once, sent by the caller."""
+    """The (single) nota de crédito that annuls ``document``; built once, sent by the caller. If partial
+    notas already credited part of it, this one credits only what remains."""
     nota, _ = document_get_or_create(
         store_id=document.store_id,
         store_code=document.store.code,
@@ -590,21 +653,45 @@ def nota_credito_anula(
         demo=document.demo,
         annuls=document,
     )
-    if nota.request_body is None and nota.state == DocumentState.PENDING:
-        _build(
-            nota,
-            cfg,
-            lambda dte_settings: build_nota_credito_anula(
-                document.request_body,
-                original_tipo=document.tipo,
-                original_folio=document.folio,
-                original_fecha=document.fecha_emision,
-                settings=dte_settings,
-                today=timezone.localdate(),
-                razon=razon,
-            ),
-        )
+    if nota.request_body is None and nota.state in (DocumentState.PENDING, DocumentState.FAILED_RETRYING):
+        credited = _credited(document, exclude_pk=nota.pk)
+        remaining = (document.mnt_total or 0) - credited
+        common = {
+            "original_tipo": document.tipo,
+            "original_folio": document.folio,
+            "original_fecha": document.fecha_emision,
+            "today": timezone.localdate(),
+        }
+        if credited and remaining > 0:
+            _build(
+                nota,
+                cfg,
+                lambda dte: build_nota_credito_parcial(
+                    document.request_body, settings=dte, amount=remaining, razon=f"{razon} (saldo)", **common
+                ),
+            )
+        elif remaining > 0:
+            _build(
+                nota,
+                cfg,
+                lambda dte: build_nota_credito_anula(
+                    document.request_body, settings=dte, razon=razon, **common
+                ),
+            )
+        else:
+            _transition(
+                nota,
+                to=DocumentState.REQUIRES_REVIEW,
+                error_code="already_credited",
+                error_message="El documento ya fue devuelto por completo con notas de crédito.",
+            )
     return nota
+
+
+def _credited(document: Document, *, exclude_pk: int | None = None) -> int:
+    """Pesos already credited (or on their way) against ``document`` by its notas."""
+    notas = document.notas.exclude(state=DocumentState.REQUIRES_REVIEW).exclude(pk=exclude_pk)
+    return sum(nota.mnt_total or 0 for nota in notas)
 
 
 class ActionRefused(Exception):
@@ -637,14 +724,12 @@ def nota_credito_parcial_create(
     existing = Document.objects.filter(store_id=store_id, order_id=original.order_id, purpose=purpose).first()
     if existing:
         return existing
-    annulled = original.notas.exclude(state=DocumentState.REQUIRES_REVIEW)
-    credited = sum(n.mnt_total or 0 for n in annulled)
-    if credited >= (original.mnt_total or 0):
-        raise ActionRefused("Este documento ya está anulado o devuelto por completo con notas de crédito.")
+    if original.notas.filter(purpose__startswith="nc:").exclude(state=DocumentState.REQUIRES_REVIEW).exists():
+        raise ActionRefused("Este documento ya está anulado con una nota de crédito.")
     cfg = emission_settings_for(store_id=store_id)
     order = {
         "id": original.order_id,
-        "created_at": original.order_created_at or "",
+        "created_at": "",
         "customer": {"email": original.customer_email, "fullname": original.customer_name},
     }
     try:
@@ -662,22 +747,26 @@ def nota_credito_parcial_create(
     except DteRefusal as refusal:
         raise ActionRefused(refusal.message) from refusal
     total = (built.totals or {}).get("MntTotal") or 0
-    if credited + total > (original.mnt_total or 0) + 1:
-        raise ActionRefused(
-            f"La devolución ({total}) más lo ya devuelto ({credited}) supera el total del documento "
-            f"({original.mnt_total})."
+    with transaction.atomic():
+        # The original's row is the lock: two submits with different keys cannot both pass the balance check.
+        original = Document.objects.select_for_update().get(pk=original.pk, store_id=store_id)
+        credited = _credited(original)
+        if credited + total > (original.mnt_total or 0):
+            raise ActionRefused(
+                f"La devolución ({format_clp(total)}) más lo ya devuelto ({format_clp(credited)}) supera el "
+                f"total del documento ({format_clp(original.mnt_total)})."
+            )
+        nota, created = document_get_or_create(
+            store_id=store_id,
+            store_code=Store.objects.values_list("code", flat=True).get(pk=store_id),
+            order=order,
+            purpose=purpose,
+            kind=DocumentKind.NOTA_CREDITO,
+            demo=original.demo,
+            annuls=original,
         )
-    nota, created = document_get_or_create(
-        store_id=store_id,
-        store_code=Store.objects.values_list("code", flat=True).get(pk=store_id),
-        order=order,
-        purpose=purpose,
-        kind=DocumentKind.NOTA_CREDITO,
-        demo=original.demo,
-        annuls=original,
-    )
-    if created:
-        _store_built(nota, built)
+        if created:
+            _store_built(nota, built)
     transaction.on_commit(lambda: enqueue("emission.send_document", store_id, nota.pk))
     return nota
 
@@ -700,9 +789,10 @@ def document_email_resend(*, store_id: int, document_id: int) -> Document:
 
 
 def _store_built(document: Document, built: BuiltDocument) -> None:
+    """Keep the body — only if none is stored yet: a body may already have been sent under this key, and
+    then it is the one that stands (two concurrent builds must not replace it)."""
     totals = built.totals or {}
-    _set(
-        document,
+    Document.objects.filter(pk=document.pk, store_id=document.store_id, request_json="").update(
         request_json=json.dumps(built.body, ensure_ascii=False),
         tipo=built.tipo,
         mnt_neto=totals.get("MntNeto"),
@@ -743,12 +833,18 @@ def document_deliver(*, store_id: int, document_id: int) -> Document:
     document = Document.objects.select_related("store").get(pk=document_id, store_id=store_id)
     if document.state != DocumentState.EMITTED:
         return document
+    Document.objects.filter(pk=document.pk, store_id=store_id).update(
+        deliver_attempts=F("deliver_attempts") + 1
+    )
     cfg = emission_settings_for(store_id=store_id)
-    if document.email_sent_at is None and not document.email_error:
+    if document.email_sent_at is None and not document.email_error.startswith(EMAIL_SKIPPED):
         if cfg.email_customer:
             document_email_customer(document=document, cfg=cfg)
         else:
-            _set(document, email_error="No enviado: el correo al cliente está desactivado en Configuración.")
+            _set(
+                document,
+                email_error=f"{EMAIL_SKIPPED} el correo al cliente está desactivado en Configuración.",
+            )
     if document.attached_at is None:
         document_attach(document=document)
     return document
@@ -760,7 +856,7 @@ def document_email_customer(*, document: Document, cfg: EmissionSettings) -> boo
     from django.template.loader import render_to_string
 
     if not document.customer_email:
-        _set(document, email_error="La orden no tiene correo del cliente.")
+        _set(document, email_error=f"{EMAIL_SKIPPED} la orden no tiene correo del cliente.")
         return False
     store = document.store
     context = {
@@ -840,6 +936,7 @@ def document_attach(*, document: Document) -> bool:
 # --- Queue -----------------------------------------------------------------------------------------
 def queue_pause(*, store_id: int, reason: str, automatic: bool = False) -> bool:
     """Pause emission for one store: orders keep arriving and wait as "pendiente"; nothing is dropped."""
+    emission_settings_for(store_id=store_id)  # the row may not exist yet (created on first use)
     updated = EmissionSettings.objects.filter(store_id=store_id, queue_paused=False).update(
         queue_paused=True, queue_paused_reason=reason[:300], queue_paused_at=timezone.now()
     )
@@ -864,12 +961,16 @@ def queue_resume(*, store_id: int) -> int:
 
 
 def _redispatch(documents: QuerySet[Document], *, limit: int | None = None) -> dict[str, int]:
-    """Enqueue documents again: a built one is sent as it is (same body, same key); one whose build never
-    finished (OpenFactura unreachable for the issuer data) is rebuilt from the order."""
+    """Enqueue documents again, oldest first: a built one is sent as it is (same body, same key); one whose
+    build never finished (e.g. OpenFactura unreachable for the issuer data) is rebuilt from the order."""
     counts = {"send": 0, "rebuild": 0}
-    rows = documents.order_by("created_at", "pk").values_list("store_id", "pk", "order_id", "kind", "tipo")
-    for store_id, pk, order_id, kind, tipo in rows[:limit] if limit is not None else rows:
-        if tipo:
+    rows = (
+        documents.annotate(built=ExpressionWrapper(~Q(request_json=""), output_field=BooleanField()))
+        .order_by("created_at", "pk")
+        .values_list("store_id", "pk", "order_id", "kind", "built")
+    )
+    for store_id, pk, order_id, kind, built in rows[:limit] if limit is not None else rows:
+        if built:
             transaction.on_commit(lambda s=store_id, d=pk: enqueue("emission.send_document", s, d))
             counts["send"] += 1
         else:
@@ -882,38 +983,58 @@ def _redispatch(documents: QuerySet[Document], *, limit: int | None = None) -> d
 
 
 def document_retry(*, store_id: int, document_id: int) -> Document:
-    """The merchant's "Reintentar": a document in review goes back to pending (rebuilt from the current
-    order and settings, same key); a failed one is sent now."""
+    """The merchant's "Reintentar": a document in review goes back to pending and is rebuilt from the
+    current order and settings (same key; a merchant's partial nota keeps its body); a failed one is sent
+    now."""
     document = Document.objects.get(pk=document_id, store_id=store_id)
-    if document.state == DocumentState.REQUIRES_REVIEW:
-        _transition(document, to=DocumentState.PENDING, request_json="", error_code="", error_message="")
-        task, args = (
-            ("emission.emit_for_order", (store_id, document.order_id))
-            if document.kind != DocumentKind.NOTA_CREDITO
-            else ("emission.annul_for_order", (store_id, document.order_id))
+    if document.state == DocumentState.REQUIRES_REVIEW and document.purpose.startswith("ncp:"):
+        _transition(document, to=DocumentState.PENDING, error_code="", error_message="")
+    elif document.state == DocumentState.REQUIRES_REVIEW:
+        _transition(
+            document, to=DocumentState.PENDING, request_json="", tipo=None, error_code="", error_message=""
         )
-    else:
-        task, args = "emission.send_document", (store_id, document.pk)
-    transaction.on_commit(lambda: enqueue(task, *args))
+    transaction.on_commit(lambda: _redispatch(Document.objects.filter(pk=document.pk, store_id=store_id)))
     return document
 
 
+MAX_DELIVER_ATTEMPTS = 10
+EMAIL_SKIPPED = "No enviado:"  # prefix of a permanent reason not to email (no address, disabled)
+
+
 def emission_sweep(*, now: datetime | None = None) -> dict[str, int]:
-    """Reconcile instead of trusting delivery: re-enqueue documents whose retry is due, whose sending lease
-    expired (a worker died) or that were never dispatched, and emitted ones not yet emailed/attached."""
+    """Reconcile instead of trusting delivery (beat, every minute): re-enqueue documents whose retry is due,
+    whose sending lease expired (a worker died) or that were never dispatched; annul emitted documents of
+    canceled orders that have no nota yet; deliver emitted documents not yet emailed/attached. Paused and
+    disconnected stores wait."""
     now = now or timezone.now()
     lease = timedelta(seconds=settings.EMISSION_SENDING_LEASE_SECONDS)
-    paused = EmissionSettings.objects.filter(queue_paused=True).values_list("store_id", flat=True)
+    active = Document.objects.filter(store__status="connected").exclude(
+        store__emission_settings__queue_paused=True
+    )
     due = (
         Q(state=DocumentState.FAILED_RETRYING, next_attempt_at__lte=now)
         | Q(state=DocumentState.SENDING, last_attempt_at__lt=now - lease)
         | Q(state=DocumentState.PENDING, created_at__lt=now - timedelta(minutes=2))
     )
-    counts = {"deliver": 0}
-    counts.update(_redispatch(Document.objects.filter(due).exclude(store_id__in=paused), limit=500))
-    undelivered = Document.objects.filter(
-        state=DocumentState.EMITTED, emitted_at__lt=now - timedelta(minutes=2)
-    ).filter(Q(attached_at__isnull=True, attach_error="") | Q(email_sent_at__isnull=True, email_error=""))
+    counts = _redispatch(active.filter(due), limit=500)
+    unannulled = (
+        active.filter(state=DocumentState.EMITTED, cancel_requested=True)
+        .exclude(kind=DocumentKind.NOTA_CREDITO)
+        .exclude(notas__purpose__startswith="nc:")
+    )
+    counts["annul"] = 0
+    for store_id, order_id in unannulled.values_list("store_id", "order_id").distinct()[:200]:
+        enqueue("emission.annul_for_order", store_id, order_id)
+        counts["annul"] += 1
+    undelivered = active.filter(
+        state=DocumentState.EMITTED,
+        emitted_at__lt=now - timedelta(minutes=2),
+        deliver_attempts__lt=MAX_DELIVER_ATTEMPTS,
+    ).filter(
+        Q(attached_at__isnull=True)
+        | (Q(email_sent_at__isnull=True) & ~Q(email_error__startswith=EMAIL_SKIPPED))
+    )
+    counts["deliver"] = 0
     for store_id, pk in undelivered.values_list("store_id", "pk")[:500]:
         enqueue("emission.deliver_document", store_id, pk)
         counts["deliver"] += 1

@@ -43,7 +43,7 @@ def test_paid_order_gets_one_boleta_emailed_and_attached(sandbox, http, shop):
     assert sent[0]["token"] == document.token and sent[0]["folio"] == document.folio
     assert sent[0]["idempotency_key"] == document.idempotency_key
     assert document.idempotency_key.startswith("js:tienda:7001:") and document.idempotency_key.endswith(
-        ":boleta"
+        ":venta"
     )
     assert sent[0]["request"] == document.request_body
     assert document.mnt_total == order["total"] == 40980
