@@ -627,6 +627,29 @@ def document_annul_for_order(*, store_id: int, order_id: int) -> list[Document]:
     return notas
 
 
+def document_annul(*, store_id: int, document_id: int, razon: str = "Anula documento") -> Document:
+    """The merchant's total nota de crédito (``CodRef`` 1) for one emitted boleta or factura, whatever the
+    order's status in Jumpseller. Idempotent: a document has at most one annulling nota (``nc:<id>``)."""
+    original = Document.objects.select_related("store").get(pk=document_id, store_id=store_id)
+    if original.state != DocumentState.EMITTED or original.kind == DocumentKind.NOTA_CREDITO:
+        raise ActionRefused("Solo se puede anular con nota de crédito una boleta o factura emitida.")
+    order = {
+        "id": original.order_id,
+        "created_at": "",
+        "customer": {"email": original.customer_email, "fullname": original.customer_name},
+    }
+    nota = nota_credito_anula(
+        document=original, cfg=emission_settings_for(store_id=store_id), order=order, razon=razon
+    )
+    if nota.state != DocumentState.EMITTED and nota.request_body is not None:
+        try:
+            document_send(store_id=store_id, document_id=nota.pk)
+        except (RetryLater, EmissionWaiting):
+            pass  # recorded on the nota; the sweep (or "Reanudar") sends it
+    nota.refresh_from_db()
+    return nota
+
+
 def _withdraw(document: Document) -> None:
     """A document never sent whose order was canceled: parked, visible, never sent (a claim that won the
     race instead leads to its annulment once emitted)."""

@@ -63,7 +63,10 @@ def _parse_order_id(body: bytes, *, needs_order: bool) -> tuple[int | None, str]
     try:
         if raw_id is None or isinstance(raw_id, bool | float | dict | list):
             raise ValueError
-        return int(str(raw_id)), ""
+        order_id = int(str(raw_id))
+        if not 0 < order_id < 2**63:  # Jumpseller ids are positive; the column is a bigint
+            raise ValueError
+        return order_id, ""
     except ValueError:
         return None, "El cuerpo no trae un order.id válido." if needs_order else ""
 

@@ -1,0 +1,133 @@
+"""Forms of the merchant pages: parsing and field-level messages only (changes go through services)."""
+
+from __future__ import annotations
+
+from django import forms
+
+from emission.models import EmissionMode
+
+MODE_HELP = {
+    EmissionMode.BOLETA: (
+        "Emitimos una boleta electrónica apenas el pedido queda pagado y se la enviamos al cliente."
+    ),
+    EmissionMode.BOLETA_CONVERTIBLE: (
+        "Emitimos la boleta al pagar y el correo trae un enlace para que el cliente la cambie por una "
+        "factura (la boleta se anula con una nota de crédito)."
+    ),
+    EmissionMode.LINK_BOLETA_O_FACTURA: (
+        "No emitimos nada al pagar: el cliente recibe un enlace para elegir boleta o factura y emitirla."
+    ),
+    EmissionMode.LINK_SOLO_BOLETA: (
+        "No emitimos nada al pagar: el cliente recibe un enlace para emitir su boleta cuando quiera."
+    ),
+}
+
+
+class SettingsForm(forms.Form):
+    api_key = forms.CharField(
+        label="API key de OpenFactura",
+        required=False,
+        strip=True,
+        max_length=200,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text=(
+            "Déjala en blanco para mantener la actual. La verificamos con OpenFactura antes de guardarla."
+        ),
+    )
+    demo_mode = forms.BooleanField(
+        label="Integrar con empresa de demostración en ambiente de pruebas", required=False
+    )
+    mode = forms.TypedChoiceField(
+        label="Modo de emisión",
+        choices=EmissionMode.choices,
+        coerce=int,
+        widget=forms.RadioSelect,
+    )
+    untaxed_taxed = forms.BooleanField(
+        label="Tratar productos sin impuesto como afectos (IVA incluido)", required=False
+    )
+    factura_directa = forms.BooleanField(
+        label="Emitir factura directamente cuando el cliente ingresa datos de empresa en el checkout",
+        required=False,
+    )
+    email_customer = forms.BooleanField(label="Enviar el documento por correo al cliente", required=False)
+    email_copy_merchant = forms.BooleanField(label="Enviarme una copia de cada correo", required=False)
+    merchant_email = forms.EmailField(label="Mi correo para la copia", required=False)
+
+    def __init__(self, *args, has_api_key: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.has_api_key = has_api_key
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("demo_mode") and not data.get("api_key") and not self.has_api_key:
+            self.add_error(
+                "api_key",
+                "Para emitir documentos reales ingresa la API key de tu empresa en OpenFactura "
+                "(o deja activa la empresa de demostración).",
+            )
+        if data.get("email_copy_merchant") and not data.get("merchant_email"):
+            self.add_error("merchant_email", "Indica a qué correo enviamos la copia.")
+        return data
+
+
+class IssuerForm(forms.Form):
+    acteco = forms.ChoiceField(label="Actividad económica", required=False)
+    sucursal = forms.ChoiceField(label="Sucursal", required=False)
+
+    def __init__(self, *args, organization: dict, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        actividades = organization.get("actividades") or []
+        self.fields["acteco"].choices = [("", "La actividad principal")] + [
+            (
+                str(a.get("codigoActividadEconomica")),
+                f"{a.get('codigoActividadEconomica')} · {a.get('actividadEconomica')}",
+            )
+            for a in actividades
+        ]
+        sucursales = organization.get("sucursales") or []
+        self.fields["sucursal"].choices = [("", f"Casa matriz · {organization.get('direccion', '')}")] + [
+            (str(s.get("cdgSIISucur")), f"{s.get('direccion')}, {s.get('comuna')}") for s in sucursales
+        ]
+
+
+class DocumentFilterForm(forms.Form):
+    kind = forms.ChoiceField(label="Tipo", required=False)
+    state = forms.ChoiceField(label="Estado", required=False)
+    date_from = forms.DateField(label="Desde", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label="Hasta", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    order = forms.CharField(label="N° de orden", required=False, max_length=40)
+    folio = forms.IntegerField(label="Folio", required=False, min_value=1)
+    env = forms.ChoiceField(
+        label="Ambiente",
+        required=False,
+        choices=[("", "Todos"), ("demo", "Demostración"), ("prod", "Producción")],
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        from emission.models import DocumentKind, DocumentState
+
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [("", "Todos"), *DocumentKind.choices]
+        self.fields["state"].choices = [("", "Todos"), *DocumentState.choices]
+
+
+class OrderNumberForm(forms.Form):
+    order_id = forms.IntegerField(label="N° de orden", min_value=1)
+
+
+class ReconcileForm(forms.Form):
+    date_from = forms.DateField(label="Desde", widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label="Hasta", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            self.add_error("date_to", "La fecha final debe ser posterior a la inicial.")
+        return data
+
+
+class NotaCreditoParcialForm(forms.Form):
+    amount = forms.IntegerField(label="Monto a devolver (con IVA)", min_value=1)
+    razon = forms.CharField(label="Motivo", max_length=90, initial="Devolución parcial")
+    request_key = forms.CharField(widget=forms.HiddenInput, max_length=40)
