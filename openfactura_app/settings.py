@@ -294,6 +294,8 @@ CELERY_BEAT_SCHEDULE.update(
     {
         "emission.sweep": {"task": "emission.sweep", "schedule": 60.0},
         "emission.reconcile_recent": {"task": "emission.reconcile_recent", "schedule": 3600.0},
+        # Boleta → factura conversions whose factura is still owed after the nota (issue 8).
+        "selfservice.sweep": {"task": "selfservice.sweep", "schedule": 120.0},
     }
 )
 

@@ -1,0 +1,275 @@
+"""Self-service services: the customer's link, its SII window, and the documents it issues.
+
+* The link (``emission.services.selfservice_url_for``) is a capability URL: ``signing.dumps({"s", "o"})``
+  bound to one store and order; anything that does not verify is the same 404.
+* The SII window (openfactura-api.md §4.4, OpenFactura's own self-service rule): for a document dated in
+  month M, the customer may obtain the factura until the **10th day of month M+1** (inclusive, Chile time).
+  dte-rules.md §4: a boleta is annulled with a nota de crédito (CodRef 1) and replaced by a factura;
+  an NC has full effect when it falls in the tax period of the event, which this window keeps close to.
+* Mode 2 conversion: nota de crédito annulling the boleta, then the factura, each a ``Document`` unique
+  per (store, order, purpose); the factura is created only once the nota is emitted; a ``Conversion`` row
+  records the progress and is advanced again (reload, task, sweep) until the factura exists.
+"""
+
+from __future__ import annotations
+
+import calendar
+import logging
+from dataclasses import asdict
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from django.core import signing
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from emission.dte import Receptor
+from emission.models import Document, DocumentKind, DocumentState, EmissionMode
+from emission.services import (
+    SALE_PURPOSE,
+    SELFSERVICE_SALT,
+    EmissionWaiting,
+    RetryLater,
+    document_build,
+    document_get_or_create,
+    document_send,
+    emission_settings_for,
+    enqueue,
+    nota_credito_anula,
+)
+from selfservice.models import Conversion, ConversionState
+
+logger = logging.getLogger(__name__)
+
+FACTURA_PURPOSE = "factura"
+NOTA_RAZON = "Anula boleta; se emite factura"
+WINDOW_LAST_DAY = 10  # openfactura-api.md §4.4: "within the first 10 days of month M+1"
+
+
+class LinkInvalid(Exception):
+    """Tampered, foreign or unknown: one uniform 404."""
+
+
+class SelfserviceRefused(Exception):
+    """The request cannot be done now; ``message`` says why, in Spanish."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+# --- The link ------------------------------------------------------------------------------------
+def link_parse(token: str) -> tuple[int, int]:
+    """(store id, order id) of a signed link, or ``LinkInvalid``."""
+    try:
+        payload = signing.loads(token, salt=SELFSERVICE_SALT)
+        return int(payload["s"]), int(payload["o"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        raise LinkInvalid from None
+
+
+def window_end(issued: date) -> date:
+    """The last day the link can issue anything: the 10th of the month after ``issued``."""
+    year, month = (issued.year + 1, 1) if issued.month == 12 else (issued.year, issued.month + 1)
+    return date(year, month, min(WINDOW_LAST_DAY, calendar.monthrange(year, month)[1]))
+
+
+def order_date(order: dict[str, Any]) -> date:
+    """The order's payment (else creation) date in Chile time; Jumpseller's ``2023-02-10 13:56:35 UTC``."""
+    for key in ("completed_at", "created_at"):
+        text = str(order.get(key) or "").strip().removesuffix(" UTC").replace("T", " ")
+        try:
+            moment = datetime.fromisoformat(text[:19])
+        except ValueError:
+            continue
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return timezone.localdate(moment)
+    return timezone.localdate()
+
+
+def sale_document(*, store_id: int, order_id: int) -> Document | None:
+    return Document.objects.filter(store_id=store_id, order_id=order_id, purpose=SALE_PURPOSE).first()
+
+
+def window_base(*, sale: Document | None, order: dict[str, Any]) -> date:
+    """The date the window counts from: the boleta's FchEmis when there is one, else the order's date."""
+    if sale is not None and sale.fecha_emision:
+        return sale.fecha_emision
+    return order_date(order)
+
+
+def _read_order(store_id: int, order_id: int) -> dict[str, Any]:
+    from integration.services import jumpseller_client_for
+
+    with jumpseller_client_for(store_id) as client:
+        return client.get_order(order_id)
+
+
+def _send(document: Document) -> Document:
+    """Send now; a transient failure leaves the row retrying (the pipeline's sweep resends it)."""
+    try:
+        return document_send(store_id=document.store_id, document_id=document.pk)
+    except (RetryLater, EmissionWaiting) as exc:
+        logger.info("selfservice: document %s waits: %s", document.pk, exc)
+        document.refresh_from_db()
+        return document
+
+
+# --- Modes 3 and 4: the link issues the order's one document ---------------------------------------
+def selfservice_sale_emit(*, store_id: int, order_id: int, kind: str, receptor: Receptor | None) -> Document:
+    """Issue the order's sale document (purpose ``venta``, unique per order): a boleta, or in mode 3 a
+    factura to ``receptor``. A second submit (or another tab) gets the document already chosen."""
+    from integration.models import Store
+
+    cfg = emission_settings_for(store_id=store_id)
+    if cfg.mode not in (EmissionMode.LINK_BOLETA_O_FACTURA, EmissionMode.LINK_SOLO_BOLETA):
+        raise SelfserviceRefused("Esta tienda emite la boleta al pagar.")
+    if cfg.mode == EmissionMode.LINK_SOLO_BOLETA:
+        kind, receptor = DocumentKind.BOLETA, None
+    order = _read_order(store_id, order_id)
+    if order.get("status_enum") != "paid":
+        raise SelfserviceRefused("La orden no está pagada: no se puede emitir un documento.")
+    document, created = document_get_or_create(
+        store_id=store_id,
+        store_code=Store.objects.values_list("code", flat=True).get(pk=store_id),
+        order=order,
+        purpose=SALE_PURPOSE,
+        kind=kind,
+        demo=cfg.demo_mode,
+    )
+    if created and receptor is not None and receptor.email:
+        Document.objects.filter(pk=document.pk).update(customer_email=receptor.email)
+    if document.state == DocumentState.EMITTED:
+        return document
+    if document.request_body is None and document.state in (
+        DocumentState.PENDING,
+        DocumentState.FAILED_RETRYING,
+    ):
+        built = document_build(
+            document=document,
+            order=order,
+            cfg=cfg,
+            receptor=receptor if document.kind == DocumentKind.FACTURA else None,
+        )
+        if built is None:
+            document.refresh_from_db()
+            return document
+    return _send(document)
+
+
+def sale_needs_retry(sale: Document, *, mode: int) -> bool:
+    """A link-issued boleta whose build never finished (e.g. OpenFactura could not be read): the
+    pipeline's sweep rebuilds only mode-1/2 documents, so the link's next visit builds it again."""
+    return (
+        mode in (EmissionMode.LINK_BOLETA_O_FACTURA, EmissionMode.LINK_SOLO_BOLETA)
+        and sale.kind == DocumentKind.BOLETA
+        and sale.request_body is None
+        and sale.state in (DocumentState.PENDING, DocumentState.FAILED_RETRYING)
+    )
+
+
+# --- Mode 2: boleta → nota de crédito → factura ----------------------------------------------------
+def conversion_request(*, store_id: int, order_id: int, receptor: Receptor) -> Conversion:
+    """The customer's "Quiero factura": recorded once per order (the first receptor stands), then
+    advanced. The boleta must be emitted."""
+    cfg = emission_settings_for(store_id=store_id)
+    if cfg.mode != EmissionMode.BOLETA_CONVERTIBLE:
+        raise SelfserviceRefused("Esta tienda no cambia boletas por facturas desde este enlace.")
+    boleta = sale_document(store_id=store_id, order_id=order_id)
+    if boleta is None or boleta.kind != DocumentKind.BOLETA or boleta.state != DocumentState.EMITTED:
+        raise SelfserviceRefused("La boleta de esta orden aún no está emitida. Intenta en unos minutos.")
+    if boleta.cancel_requested:
+        raise SelfserviceRefused("La orden fue anulada: no se puede emitir una factura.")
+    try:
+        with transaction.atomic():
+            conversion = Conversion.objects.create(
+                store_id=store_id, order_id=order_id, boleta=boleta, receptor=asdict(receptor)
+            )
+    except IntegrityError:
+        conversion = Conversion.objects.get(store_id=store_id, order_id=order_id)
+    return conversion_advance(store_id=store_id, conversion_id=conversion.pk)
+
+
+def _forward(conversion: Conversion, *, source: str, to: str, **fields: Any) -> None:
+    Conversion.objects.filter(pk=conversion.pk, state=source).update(
+        state=to, updated_at=timezone.now(), **fields
+    )
+    conversion.refresh_from_db()
+
+
+def _record(conversion: Conversion, message: str) -> Conversion:
+    Conversion.objects.filter(pk=conversion.pk).update(last_error=message[:2000], updated_at=timezone.now())
+    conversion.refresh_from_db()
+    return conversion
+
+
+def conversion_advance(*, store_id: int, conversion_id: int) -> Conversion:
+    """One step forward, safe to run any number of times concurrently: the nota (purpose
+    ``nc:<boleta>``) and the factura (purpose ``factura``) are unique rows sent with their own
+    Idempotency-Key, and the factura row is created only after the nota is emitted."""
+    from integration.services import StoreDisconnected
+
+    conversion = Conversion.objects.select_related("boleta", "boleta__store").get(
+        pk=conversion_id, store_id=store_id
+    )
+    if conversion.state == ConversionState.DONE:
+        return conversion
+    Conversion.objects.filter(pk=conversion.pk).update(attempts=F("attempts") + 1)
+    cfg = emission_settings_for(store_id=store_id)
+    try:
+        order = _read_order(store_id, conversion.order_id)
+    except StoreDisconnected as exc:
+        return _record(conversion, f"La tienda está desconectada de Jumpseller: {exc}")
+    boleta = conversion.boleta
+    nota = nota_credito_anula(document=boleta, cfg=cfg, order=order, razon=NOTA_RAZON)
+    Conversion.objects.filter(pk=conversion.pk, nota__isnull=True).update(nota=nota)
+    if nota.state != DocumentState.EMITTED and nota.request_body is not None:
+        nota = _send(nota)
+    if nota.state != DocumentState.EMITTED:
+        return _record(conversion, nota.error_message or "La nota de crédito aún se está emitiendo.")
+    _forward(conversion, source=ConversionState.NOTA_PENDING, to=ConversionState.FACTURA_PENDING)
+
+    receptor = Receptor(**conversion.receptor)
+    factura, created = document_get_or_create(
+        store_id=store_id,
+        store_code=boleta.store.code,
+        order=order,
+        purpose=FACTURA_PURPOSE,
+        kind=DocumentKind.FACTURA,
+        demo=boleta.demo,
+    )
+    if created and receptor.email:
+        Document.objects.filter(pk=factura.pk).update(customer_email=receptor.email)
+    Conversion.objects.filter(pk=conversion.pk, factura__isnull=True).update(factura=factura)
+    if (
+        factura.request_body is None
+        and factura.state in (DocumentState.PENDING, DocumentState.FAILED_RETRYING)
+        and document_build(document=factura, order=order, cfg=cfg, receptor=receptor) is None
+    ):
+        factura.refresh_from_db()
+    if factura.state != DocumentState.EMITTED and factura.request_body is not None:
+        factura = _send(factura)
+    if factura.state != DocumentState.EMITTED:
+        return _record(conversion, factura.error_message or "La factura aún se está emitiendo.")
+    _forward(
+        conversion,
+        source=ConversionState.FACTURA_PENDING,
+        to=ConversionState.DONE,
+        completed_at=timezone.now(),
+        last_error="",
+    )
+    return conversion
+
+
+def conversion_sweep(*, older_than: timedelta = timedelta(minutes=2)) -> int:
+    """Re-enqueue unfinished conversions (a failed factura is retried until it exists)."""
+    stale = Conversion.objects.exclude(state=ConversionState.DONE).filter(
+        updated_at__lt=timezone.now() - older_than
+    )
+    count = 0
+    for store_id, pk in stale.values_list("store_id", "pk")[:200]:
+        enqueue("selfservice.advance_conversion", store_id, pk)
+        count += 1
+    return count
