@@ -102,3 +102,21 @@ def faults(http: requests.Session, sandbox, **values) -> None:
         assert http.post(sandbox("/sandbox/openfactura/faults"), json=values, timeout=10).status_code == 200
     else:
         assert http.delete(sandbox("/sandbox/openfactura/faults"), timeout=10).status_code in (200, 204)
+
+
+def installed_store(http: requests.Session, sandbox, settings, code: str, name: str):
+    """Install the app into a new sandbox store (the fake OpenFactura's rate limit off) and return it."""
+    from integration.models import Store
+
+    settings.SANDBOX_OPENFACTURA_RATE_LIMIT = "off"
+    install(http, sandbox, code, name)
+    return Store.objects.get(code=code)
+
+
+def configure(store, **fields) -> None:
+    """Set the store's emission settings (created with their defaults first if needed)."""
+    from emission.models import EmissionSettings
+    from emission.services import emission_settings_for
+
+    emission_settings_for(store_id=store.pk)
+    EmissionSettings.objects.filter(store=store).update(**fields)

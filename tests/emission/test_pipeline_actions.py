@@ -10,7 +10,6 @@ from django.utils import timezone
 
 from emission import services
 from emission.models import Document, DocumentState, EmissionSettings
-from integration.models import Store
 from integration.services import jumpseller_client_for
 from tests import flows
 
@@ -19,9 +18,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def shop(sandbox, http, settings):
-    settings.SANDBOX_OPENFACTURA_RATE_LIMIT = "off"
-    flows.install(http, sandbox, "acciones", "Tienda Acciones")
-    return Store.objects.get(code="acciones")
+    return flows.installed_store(http, sandbox, settings, "acciones", "Tienda Acciones")
 
 
 def paid_boleta(http, sandbox, shop, order_id: int, example: str = "afecta") -> Document:

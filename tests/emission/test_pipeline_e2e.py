@@ -11,7 +11,6 @@ import pytest
 
 from emission import services
 from emission.models import Document, DocumentState, EmissionAttempt, EmissionSettings
-from integration.models import Store
 from tests import flows
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -20,14 +19,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def shop(sandbox, http, settings):
     """A store called ``tienda`` with the app installed (demo company, mode 2: the defaults)."""
-    settings.SANDBOX_OPENFACTURA_RATE_LIMIT = "off"
-    flows.install(http, sandbox, "tienda", "Tienda Ñuñoa")
-    return Store.objects.get(code="tienda")
-
-
-def configure(store: Store, **fields) -> None:
-    services.emission_settings_for(store_id=store.pk)
-    EmissionSettings.objects.filter(store=store).update(**fields)
+    return flows.installed_store(http, sandbox, settings, "tienda", "Tienda Ñuñoa")
 
 
 def test_paid_order_gets_one_boleta_emailed_and_attached(sandbox, http, shop):
@@ -111,7 +103,7 @@ def test_refused_order_waits_for_review_and_nothing_is_sent(sandbox, http, shop)
 
 
 def test_mode_3_emails_the_link_and_emits_nothing(sandbox, http, shop):
-    configure(shop, mode=3)
+    flows.configure(shop, mode=3)
     flows.create_order(http, sandbox, "tienda", flows.example_order("afecta", id=7004))
     flows.pay(http, sandbox, "tienda", 7004, deliveries=3)
     assert flows.openfactura_documents(http, sandbox) == []
@@ -123,7 +115,7 @@ def test_mode_3_emails_the_link_and_emits_nothing(sandbox, http, shop):
 
 
 def test_factura_directa_when_the_buyer_gave_company_data(sandbox, http, shop):
-    configure(shop, factura_directa=True)
+    flows.configure(shop, factura_directa=True)
     flows.create_order(http, sandbox, "tienda", flows.example_order("empresa", id=7005))
     flows.pay(http, sandbox, "tienda", 7005)
     [document] = Document.objects.filter(store=shop, order_id=7005)

@@ -9,8 +9,7 @@ import pytest
 from django.utils import timezone
 
 from emission import services
-from emission.models import Document, DocumentState, EmissionSettings
-from integration.models import Store
+from emission.models import Document, DocumentState
 from tests import flows
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -18,14 +17,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def shop(sandbox, http, settings):
-    settings.SANDBOX_OPENFACTURA_RATE_LIMIT = "off"
-    flows.install(http, sandbox, "carreras", "Tienda Carreras")
-    return Store.objects.get(code="carreras")
-
-
-def configure(store: Store, **fields) -> None:
-    services.emission_settings_for(store_id=store.pk)
-    EmissionSettings.objects.filter(store=store).update(**fields)
+    return flows.installed_store(http, sandbox, settings, "carreras", "Tienda Carreras")
 
 
 def lose_the_answer(http, sandbox, settings) -> None:
@@ -41,7 +33,7 @@ def test_switching_to_factura_directa_during_a_retry_still_emits_one_document(sa
     document = Document.objects.get(store=shop, order_id=9501)
     assert (document.kind, document.state) == ("boleta", DocumentState.FAILED_RETRYING)
 
-    configure(shop, factura_directa=True)
+    flows.configure(shop, factura_directa=True)
     services.emission_sweep(now=document.next_attempt_at)
     flows.pay(http, sandbox, "carreras", 9501)  # and a late duplicate delivery
     assert [d["tipo"] for d in flows.openfactura_documents(http, sandbox)] == [39]

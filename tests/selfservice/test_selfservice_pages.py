@@ -15,7 +15,7 @@ from django.core import signing
 from django.utils import timezone
 
 from emission import services as emission_services
-from emission.models import Document, DocumentState, EmissionSettings
+from emission.models import Document, DocumentState
 from integration.models import Store
 from selfservice import services
 from selfservice.models import Conversion
@@ -35,14 +35,7 @@ TAXPAYER = {  # sandbox/openfactura/fixtures/taxpayers.json
 
 @pytest.fixture
 def shop(sandbox, http, settings):
-    settings.SANDBOX_OPENFACTURA_RATE_LIMIT = "off"
-    flows.install(http, sandbox, "tienda", "Tienda Ñuñoa")
-    return Store.objects.get(code="tienda")
-
-
-def configure(store: Store, **fields) -> None:
-    emission_services.emission_settings_for(store_id=store.pk)
-    EmissionSettings.objects.filter(store=store).update(**fields)
+    return flows.installed_store(http, sandbox, settings, "tienda", "Tienda Ñuñoa")
 
 
 def paid_order(http, sandbox, order_id: int, name: str = "afecta") -> dict:
@@ -183,7 +176,7 @@ def test_factura_failing_after_the_nota_is_recorded_and_retried_without_a_second
 
 
 def test_mode_3_customer_chooses_boleta_or_factura(sandbox, http, shop):
-    configure(shop, mode=3)
+    flows.configure(shop, mode=3)
     paid_order(http, sandbox, 8005)
     paid_order(http, sandbox, 8006)
     assert tipos(http, sandbox) == []
@@ -202,7 +195,7 @@ def test_mode_3_customer_chooses_boleta_or_factura(sandbox, http, shop):
 
 
 def test_mode_4_issues_only_a_boleta(sandbox, http, shop):
-    configure(shop, mode=4)
+    flows.configure(shop, mode=4)
     paid_order(http, sandbox, 8007)
     page = http.get(link(shop, 8007), timeout=30)
     assert 'name="rut"' not in page.text and "Emitir mi boleta" in page.text
