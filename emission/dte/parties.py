@@ -79,18 +79,9 @@ class Emisor:
 
     def boleta_dict(self) -> dict[str, Any]:
         """Boleta names, in EnvioBOLETA_v11.xsd ``Emisor`` order; no ``Acteco``."""
-        data: dict[str, Any] = {
-            "RUTEmisor": self.rut,
-            "RznSocEmisor": self.razon_social,
-            "GiroEmisor": self.giro,
-        }
-        if self.cdg_sii_sucur:
-            data["CdgSIISucur"] = self.cdg_sii_sucur
-        if self.direccion:
-            data["DirOrigen"] = self.direccion
-        if self.comuna:
-            data["CmnaOrigen"] = self.comuna
-        return data
+        return self._with_origin(
+            {"RUTEmisor": self.rut, "RznSocEmisor": self.razon_social, "GiroEmisor": self.giro}
+        )
 
     def factura_dict(self) -> dict[str, Any]:
         """Factura/nota names, in DTE_v10.xsd ``Emisor`` order (RUTEmisor, RznSoc, GiroEmis, Acteco,
@@ -101,12 +92,12 @@ class Emisor:
                 "configuración de la tienda.",
                 field="acteco",
             )
-        data: dict[str, Any] = {
-            "RUTEmisor": self.rut,
-            "RznSoc": self.razon_social,
-            "GiroEmis": self.giro,
-            "Acteco": self.acteco,
-        }
+        return self._with_origin(
+            {"RUTEmisor": self.rut, "RznSoc": self.razon_social, "GiroEmis": self.giro, "Acteco": self.acteco}
+        )
+
+    def _with_origin(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Both schemas end ``Emisor`` with the branch and its address, in this order."""
         if self.cdg_sii_sucur:
             data["CdgSIISucur"] = self.cdg_sii_sucur
         if self.direccion:
