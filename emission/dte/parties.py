@@ -329,13 +329,7 @@ class Receptor:
         data: dict[str, Any] = {"RUTRecep": self.rut, "RznSocRecep": self.razon_social}
         if self.giro:
             data["GiroRecep"] = self.giro
-        if self.email:
-            data["CorreoRecep"] = self.email
-        if self.direccion:
-            data["DirRecep"] = self.direccion
-        if self.comuna:
-            data["CmnaRecep"] = self.comuna
-        return data
+        return self._with_contact(data)
 
     def boleta_dict(self, *, cdg_int_recep: bool = False) -> dict[str, Any]:
         """EnvioBOLETA_v11.xsd ``Receptor`` order: RUTRecep, CdgIntRecep, RznSocRecep, CorreoRecep,
@@ -345,6 +339,10 @@ class Receptor:
         if cdg_int_recep:
             data["CdgIntRecep"] = self.rut
         data["RznSocRecep"] = self.razon_social
+        return self._with_contact(data)
+
+    def _with_contact(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Both schemas end ``Receptor`` with email, address and comuna, in this order."""
         if self.email:
             data["CorreoRecep"] = self.email
         if self.direccion:
