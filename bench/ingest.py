@@ -107,6 +107,10 @@ class Result:
     statuses: dict[int, int] = field(default_factory=dict)
     errors: int = 0
     elapsed: float = 0.0
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds per part during the run
+
+    def cpu_ms(self, part: str) -> float:
+        return self.cpu.get(part, 0.0) / max(len(self.latencies), 1) * 1000
 
     @property
     def ok(self) -> int:
@@ -192,6 +196,57 @@ def worker_pids(master: int) -> list[int]:
         return [int(p) for p in Path(f"/proc/{master}/task/{master}/children").read_text().split()]
     except OSError:
         return []
+
+
+def pids_named(*names: str) -> list[int]:
+    """Processes of this machine whose command name is one of ``names`` (PostgreSQL backends, Redis)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() in names:
+                    found.append(int(entry.name))
+            except OSError:
+                pass
+    return found
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time consumed so far by ``pid`` (``/proc/<pid>/stat``), 0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+class CpuMeter:
+    """CPU seconds spent by each part of the set-up during a run: the web workers, PostgreSQL (every
+    ``postgres`` process of the machine), Redis and this client process."""
+
+    def __init__(self, web_master: int) -> None:
+        self.web_master = web_master
+
+    def _groups(self) -> dict[str, dict[int, float]]:
+        groups = {
+            "web": worker_pids(self.web_master),
+            "postgres": pids_named("postgres"),
+            "redis": pids_named("redis-server"),
+        }
+        snapshot = {name: {pid: cpu_seconds(pid) for pid in pids} for name, pids in groups.items()}
+        times = os.times()
+        snapshot["client"] = {0: times.user + times.system}
+        return snapshot
+
+    def start(self) -> None:
+        self.before = self._groups()
+
+    def stop(self) -> dict[str, float]:
+        after = self._groups()
+        return {
+            name: sum(cpu - self.before[name].get(pid, 0.0) for pid, cpu in pids.items())
+            for name, pids in after.items()
+        }
 
 
 def vm_hwm_mb(pid: int) -> float:
@@ -288,9 +343,13 @@ def main() -> None:
         with admin_conn.cursor() as cur:
             cur.execute("DELETE FROM integration_webhookevent")
         results: list[Result] = []
+        meter = CpuMeter(gunicorn.pid)
         for concurrency in levels:
             for target in ("bare", "ingest"):
-                results.append(run_level(port, target, concurrency, bodies, args.max_requests, args.seconds))
+                meter.start()
+                result = run_level(port, target, concurrency, bodies, args.max_requests, args.seconds)
+                result.cpu = meter.stop()
+                results.append(result)
         workers = worker_pids(gunicorn.pid)
         peak_rss = max((vm_hwm_mb(pid) for pid in workers), default=0.0)
         with admin_conn.cursor() as cur:
@@ -335,6 +394,17 @@ def main() -> None:
         print(
             f"| {r.target} | {r.concurrency} | {len(r.latencies)} | {non_200} | {r.errors} | "
             f"{r.throughput:,.0f} | {r.pct(0.5):.1f} | {r.pct(0.99):.1f} |"
+        )
+    print()
+    print("CPU ms per request (all processes of each part, during the run):")
+    print("| target | concurrency | web workers | PostgreSQL | Redis | client | total |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for r in results:
+        parts = [r.cpu_ms(part) for part in ("web", "postgres", "redis", "client")]
+        print(
+            f"| {r.target} | {r.concurrency} | "
+            + " | ".join(f"{v:.2f}" for v in parts)
+            + f" | {sum(parts):.2f} |"
         )
     print()
     print(

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Count, QuerySet
 
@@ -15,9 +18,43 @@ def store_by_code(*, code: str) -> Store | None:
     return Store.objects.filter(code=code).first()
 
 
-def store_for_webhook(*, code: str) -> Store | None:
-    """The store a delivery claims to come from, with only what verification needs (one decryption)."""
-    return Store.objects.filter(code=code).only("pk", "code", "status", "hooks_token").first()
+@dataclass(frozen=True)
+class WebhookSigner:
+    """What verifying a delivery needs of its store: its id, whether it is connected and its hooks token."""
+
+    store_id: int
+    connected: bool
+    hooks_token: str = field(repr=False)
+
+
+# Per process, code → (expires at, signer): a delivery costs no query and no decryption while it is fresh.
+_signers: dict[str, tuple[float, WebhookSigner]] = {}
+_SIGNERS_MAX = 10_000
+
+
+def webhook_signer(*, code: str, fresh: bool = False) -> WebhookSigner | None:
+    """The signer of the store a delivery claims to come from, or None for an unknown store.
+
+    Kept ``WEBHOOK_SIGNER_CACHE_SECONDS`` per process (unknown stores are not kept: an install is seen at
+    once). A cached token can be stale after the merchant resets it: the receiver asks again with
+    ``fresh=True`` before rejecting a signature."""
+    now = time.monotonic()
+    hit = None if fresh else _signers.get(code)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    store = Store.objects.filter(code=code).only("pk", "status", "hooks_token").first()
+    if store is None:
+        _signers.pop(code, None)
+        return None
+    signer = WebhookSigner(store_id=store.pk, connected=store.is_connected, hooks_token=store.hooks_token)
+    if len(_signers) >= _SIGNERS_MAX:
+        _signers.clear()
+    _signers[code] = (now + settings.WEBHOOK_SIGNER_CACHE_SECONDS, signer)
+    return signer
+
+
+def webhook_signers_forget() -> None:
+    _signers.clear()
 
 
 def store_for_session(*, session: Mapping[str, Any]) -> Store | None:

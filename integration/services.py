@@ -18,7 +18,7 @@ import logging
 import secrets
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
@@ -26,7 +26,7 @@ from functools import partial
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -440,13 +440,24 @@ def webhook_event_receive(
         return WebhookEvent.objects.create(
             **fields, status=WebhookEvent.Status.IGNORED, error="Evento no usado por la aplicación."
         )
+    # Stored as already dispatched and published once committed: one statement on the hot path. A failed
+    # publish puts it back to ``received``; a publish lost with the process or the broker is found by the
+    # sweeper (dispatched, never started, older than WEBHOOK_REDISPATCH_AFTER_SECONDS).
     try:
-        with transaction.atomic():
-            row = WebhookEvent.objects.create(**fields, status=WebhookEvent.Status.RECEIVED)
+        with _atomic_if_nested():
+            row = WebhookEvent.objects.create(
+                **fields, status=WebhookEvent.Status.DISPATCHED, dispatched_at=timezone.now()
+            )
     except IntegrityError:
         return WebhookEvent.objects.create(**fields, status=WebhookEvent.Status.DUPLICATE)
-    transaction.on_commit(partial(webhook_event_dispatch, event_id=row.pk))
+    transaction.on_commit(partial(webhook_event_publish, event_id=row.pk))
     return row
+
+
+def _atomic_if_nested():
+    """A savepoint inside a transaction (a failed insert must not break it); in autocommit the single
+    INSERT is its own transaction and needs no BEGIN/COMMIT round trips."""
+    return transaction.atomic() if connection.in_atomic_block else nullcontext()
 
 
 def enqueue_event_processing(event_id: int) -> None:
@@ -456,37 +467,43 @@ def enqueue_event_processing(event_id: int) -> None:
     process_webhook_event.delay(event_id)
 
 
-def webhook_event_dispatch(*, event_id: int) -> bool:
-    """Queue the processing of an event. A broker failure is logged and leaves it ``received``."""
+def webhook_event_publish(*, event_id: int) -> bool:
+    """Publish the processing of an event already marked ``dispatched``. A broker failure is logged and
+    puts it back to ``received`` (unless a worker already started on it), for the sweeper."""
     try:
         enqueue_event_processing(event_id)
     except Exception:  # noqa: BLE001 - broker down (or an eager run failed): the sweeper retries
         logger.exception("webhook event %s not queued; the sweeper will dispatch it", event_id)
-        WebhookEvent.objects.filter(pk=event_id, status=WebhookEvent.Status.DISPATCHED).update(
+        WebhookEvent.objects.filter(pk=event_id, status=WebhookEvent.Status.DISPATCHED, attempts=0).update(
             status=WebhookEvent.Status.RECEIVED, dispatched_at=None
         )
         return False
-    # attempts=0: a worker that already started on it owns its status.
-    WebhookEvent.objects.filter(pk=event_id, status=WebhookEvent.Status.RECEIVED, attempts=0).update(
-        status=WebhookEvent.Status.DISPATCHED, dispatched_at=timezone.now()
-    )
     return True
 
 
-def webhook_events_dispatch_pending(*, older_than: float | None = None, limit: int = 200) -> int:
-    """The sweeper: queue events of connected stores still ``received`` after ``older_than`` seconds.
+def webhook_events_dispatch_pending(
+    *, older_than: float | None = None, lost_after: float | None = None, limit: int = 200
+) -> int:
+    """The sweeper: queue events of connected stores still ``received`` after ``older_than`` seconds, and
+    again those ``dispatched`` that no worker started within ``lost_after`` seconds (their message went
+    with a web process or with Redis, which keeps nothing on disk; processing twice is harmless).
 
-    Rows are claimed with ``select_for_update(skip_locked=True)`` and moved to ``dispatched`` in the same
-    transaction, so concurrent sweepers never queue one event twice; publishing happens on commit.
+    Rows are claimed with ``select_for_update(skip_locked=True)`` and marked ``dispatched`` (now) in the
+    same transaction, so concurrent sweepers never queue one event twice; publishing happens on commit.
     """
     seconds = settings.WEBHOOK_DISPATCH_AFTER_SECONDS if older_than is None else older_than
+    lost = settings.WEBHOOK_REDISPATCH_AFTER_SECONDS if lost_after is None else lost_after
     now = timezone.now()
     with transaction.atomic():
         claimed = list(
             WebhookEvent.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(
-                status=WebhookEvent.Status.RECEIVED,
-                received_at__lte=now - timedelta(seconds=seconds),
+                Q(status=WebhookEvent.Status.RECEIVED, received_at__lte=now - timedelta(seconds=seconds))
+                | Q(
+                    status=WebhookEvent.Status.DISPATCHED,
+                    attempts=0,
+                    dispatched_at__lte=now - timedelta(seconds=lost),
+                ),
                 store__status=Store.Status.CONNECTED,
             )
             .order_by("received_at", "pk")
@@ -496,7 +513,7 @@ def webhook_events_dispatch_pending(*, older_than: float | None = None, limit: i
             status=WebhookEvent.Status.DISPATCHED, dispatched_at=now
         )
         for event_id in claimed:
-            transaction.on_commit(partial(webhook_event_dispatch, event_id=event_id))
+            transaction.on_commit(partial(webhook_event_publish, event_id=event_id))
     if claimed:
         logger.info("sweeper: %d webhook events dispatched", len(claimed))
     return len(claimed)

@@ -3,8 +3,9 @@
 jumpseller-api.md §3.2: Jumpseller posts ``{"order": {...}}`` with ``Jumpseller-Event``,
 ``Jumpseller-Store-Code`` and ``Jumpseller-Hmac-Sha256`` = standard base64 of HMAC-SHA256 of the raw body,
 keyed with the store's hooks token. The signature is checked on the raw bytes, in constant time, before
-anything is parsed; on a mismatch the hooks token is re-read from the API once (the merchant can reset
-it) before rejecting.
+anything is parsed. The store's id and decrypted token are kept per process for a few seconds
+(``selectors.webhook_signer``); on a mismatch the token is re-read from the database, then from the API
+once (the merchant can reset it), before rejecting.
 
 Answers: 413 body over ``WEBHOOK_MAX_BODY_BYTES``; 400 missing headers; 401 unknown store or bad
 signature (nothing stored); 400 malformed JSON after a valid signature (recorded as ``invalid``);
@@ -91,11 +92,13 @@ def receive(request: HttpRequest) -> JsonResponse:
     if len(body) > limit:
         return _answer(413, "Payload Too Large")
 
-    store = selectors.store_for_webhook(code=store_code)
-    if store is None:
+    signer = selectors.webhook_signer(code=store_code)
+    if signer is not None and not signature_valid(body, signature, signer.hooks_token):
+        signer = selectors.webhook_signer(code=store_code, fresh=True)  # the kept token may be stale
+    if signer is None:
         return _answer(401, "Unauthorized")
-    if not signature_valid(body, signature, store.hooks_token):
-        fresh = services.store_hooks_token_refetch(store_id=store.pk) if store.is_connected else None
+    if not signature_valid(body, signature, signer.hooks_token):
+        fresh = services.store_hooks_token_refetch(store_id=signer.store_id) if signer.connected else None
         if not fresh or not signature_valid(body, signature, fresh):
             logger.warning("webhook %s rejected: bad signature", event)
             return _answer(401, "Unauthorized")
@@ -108,7 +111,7 @@ def receive(request: HttpRequest) -> JsonResponse:
         if key.lower().startswith("jumpseller-") or key.lower() in KEPT_HEADERS
     }
     row = services.webhook_event_receive(
-        store_id=store.pk,
+        store_id=signer.store_id,
         event=event,
         order_id=order_id,
         raw_body=body,

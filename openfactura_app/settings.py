@@ -262,6 +262,11 @@ JUMPSELLER_EVENT_HANDLERS: dict[str, str] = {
 JUMPSELLER_TOKEN_REFRESH_MARGIN = env.int("JUMPSELLER_TOKEN_REFRESH_MARGIN", default=300)
 # A stored webhook event still "received" after this many seconds is dispatched by the sweeper.
 WEBHOOK_DISPATCH_AFTER_SECONDS = env.int("WEBHOOK_DISPATCH_AFTER_SECONDS", default=60)
+# A "dispatched" event that no worker started after this many seconds lost its message (web process
+# killed before publishing, Redis restarted: it keeps nothing on disk): the sweeper dispatches it again.
+WEBHOOK_REDISPATCH_AFTER_SECONDS = env.int("WEBHOOK_REDISPATCH_AFTER_SECONDS", default=900)
+# Each web process keeps a store's id and decrypted hooks token this long for verifying deliveries.
+WEBHOOK_SIGNER_CACHE_SECONDS = env.int("WEBHOOK_SIGNER_CACHE_SECONDS", default=30)
 # Raw bodies and headers of webhook events hold personal data: cleared after this many days.
 WEBHOOK_RAW_RETENTION_DAYS = env.int("WEBHOOK_RAW_RETENTION_DAYS", default=30)
 CELERY_BEAT_SCHEDULE.update(

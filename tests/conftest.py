@@ -33,6 +33,14 @@ def _require(condition: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_webhook_signers():
+    """Each test builds its own stores (codes repeat, ids do not): forget the signers kept per process."""
+    from integration.selectors import webhook_signers_forget
+
+    webhook_signers_forget()
+
+
 @pytest.fixture(scope="session")
 def schemas_dir() -> Path:
     path = Path(os.environ.get("SII_SCHEMAS_DIR", REPO_ROOT.parent / "shared" / "sii-schemas"))

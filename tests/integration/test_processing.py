@@ -135,12 +135,15 @@ def test_the_sweeper_dispatches_only_old_received_events(
     store, monkeypatch, settings, django_capture_on_commit_callbacks
 ):
     settings.WEBHOOK_DISPATCH_AFTER_SECONDS = 60
+    settings.WEBHOOK_REDISPATCH_AFTER_SECONDS = 900
     published: list[int] = []
     monkeypatch.setattr(services, "enqueue_event_processing", published.append)
     old = timezone.now() - timedelta(minutes=5)
     stuck = make_event(store, order_id=1, received_at=old)
     make_event(store, order_id=2)  # just arrived: its own on_commit publishes it
-    make_event(store, order_id=3, received_at=old, status=WebhookEvent.Status.DISPATCHED)
+    make_event(  # queued a minute ago: its message is on its way
+        store, order_id=3, received_at=old, status=WebhookEvent.Status.DISPATCHED, dispatched_at=old
+    )
     make_event(store, order_id=4, received_at=old, status=WebhookEvent.Status.PROCESSED)
     make_event(store, order_id=5, received_at=old, status=WebhookEvent.Status.DUPLICATE, dedupe_key="x")
     with django_capture_on_commit_callbacks(execute=True):
@@ -215,3 +218,32 @@ def test_beat_runs_the_sweeper_the_hooks_check_and_the_pruning(settings):
         "integration.ensure_hooks",
         "integration.prune_webhook_events",
     } <= tasks_by_name
+
+
+def test_the_sweeper_dispatches_again_an_event_whose_message_was_lost(
+    store, monkeypatch, settings, django_capture_on_commit_callbacks
+):
+    """Redis keeps nothing on disk: a restart loses queued messages. An event dispatched long ago that no
+    worker started is queued again; one a worker started (it owns its retries) is left alone."""
+    settings.WEBHOOK_REDISPATCH_AFTER_SECONDS = 900
+    published: list[int] = []
+    monkeypatch.setattr(services, "enqueue_event_processing", published.append)
+    long_ago = timezone.now() - timedelta(minutes=16)
+    lost = make_event(store, order_id=1, status=WebhookEvent.Status.DISPATCHED, dispatched_at=long_ago)
+    make_event(  # started by a worker, retrying: not lost
+        store, order_id=2, status=WebhookEvent.Status.DISPATCHED, dispatched_at=long_ago, attempts=1
+    )
+    make_event(  # queued 5 minutes ago: may still be waiting in a long queue
+        store,
+        order_id=3,
+        status=WebhookEvent.Status.DISPATCHED,
+        dispatched_at=timezone.now() - timedelta(minutes=5),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.webhook_events_dispatch_pending() == 1
+    assert published == [lost.pk]
+    lost.refresh_from_db()
+    assert lost.status == WebhookEvent.Status.DISPATCHED
+    assert lost.dispatched_at > timezone.now() - timedelta(minutes=1)  # not again for another 15 minutes
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.webhook_events_dispatch_pending() == 0

@@ -36,7 +36,8 @@ def test_a_valid_delivery_is_stored_then_queued_on_commit(
         response = deliver(csrf_client, PAID)
     assert response.status_code == 200
     event = WebhookEvent.objects.get()
-    assert response.json() == {"message": "ok", "id": event.pk, "status": "received"}
+    # One INSERT, already marked dispatched: the publish on commit needs no second statement.
+    assert response.json() == {"message": "ok", "id": event.pk, "status": "dispatched"}
     assert (event.store_id, event.event, event.order_id) == (store.pk, "order_paid", 10045)
     assert bytes(event.raw_body) == PAID
     assert event.headers["Jumpseller-Event"] == "order_paid"
@@ -91,7 +92,7 @@ def test_duplicate_deliveries_are_recorded_but_queued_once(
 def test_a_failed_work_item_lets_a_later_delivery_become_work_again(store, csrf_client, queued):
     deliver(csrf_client, PAID)
     WebhookEvent.objects.update(status=WebhookEvent.Status.FAILED)
-    assert deliver(csrf_client, PAID).json()["status"] == "received"
+    assert deliver(csrf_client, PAID).json()["status"] == "dispatched"
 
 
 @responses.activate
@@ -226,7 +227,7 @@ def test_with_the_broker_down_the_event_is_stored_answered_200_and_swept_later(
         response = deliver(csrf_client, PAID)
     assert response.status_code == 200
     event = WebhookEvent.objects.get()
-    assert event.status == WebhookEvent.Status.RECEIVED
+    assert event.status == WebhookEvent.Status.RECEIVED and event.dispatched_at is None
     assert "not queued; the sweeper will dispatch it" in caplog.text
 
     published = []
@@ -262,3 +263,24 @@ def test_concurrent_duplicate_deliveries_make_one_work_item(monkeypatch):
     assert WebhookEvent.objects.count() == 64
     assert WebhookEvent.objects.exclude(status=WebhookEvent.Status.DUPLICATE).count() == 1
     assert len(published) == 1
+
+
+def test_the_store_s_signer_is_kept_per_process_and_re_read_when_the_token_changed(
+    store, csrf_client, queued
+):
+    from django.test.utils import CaptureQueriesContext
+
+    from integration.selectors import webhook_signer
+
+    assert deliver(csrf_client, PAID).status_code == 200  # first delivery: reads and keeps the store
+    with CaptureQueriesContext(connection) as queries:
+        assert deliver(csrf_client, PAID, event="order_canceled").status_code == 200
+    statements = [q["sql"] for q in queries if "SAVEPOINT" not in q["sql"]]  # the test's transaction
+    assert len(statements) == 1 and statements[0].startswith('INSERT INTO "integration_webhookevent"')
+    # The merchant reset the hooks token (another process stored it): the kept token no longer
+    # verifies, so the store is read again before anything is rejected.
+    Store.objects.filter(pk=store.pk).update(hooks_token="a-new-token")
+    response = deliver(csrf_client, PAID.replace(b"10045", b"10046"), token="a-new-token")
+    assert response.status_code == 200
+    assert webhook_signer(code=store.code).hooks_token == "a-new-token"
+    assert webhook_signer(code="no-such-store") is None
