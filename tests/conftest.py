@@ -166,8 +166,11 @@ def start_worker(django_db_setup, django_db_blocker, live_server):
     redis.Redis.from_url(broker_url).flushdb()
     handles: list[WorkerHandle] = []
 
-    def start(concurrency: int = 2, broker_db: int | None = None, **env_overrides: str) -> WorkerHandle:
-        url = broker_url if broker_db is None else f"{broker_url.rsplit('/', 1)[0]}/{broker_db}"
+    def start(
+        concurrency: int = 2, broker_db: int | None = None, broker: str | None = None, **env_overrides: str
+    ) -> WorkerHandle:
+        """``broker_db``: a flushed db of the test Redis; ``broker``: another Redis (a test's own)."""
+        url = broker or (broker_url if broker_db is None else f"{broker_url.rsplit('/', 1)[0]}/{broker_db}")
         if broker_db is not None:
             redis.Redis.from_url(url).flushdb()
         env = {
