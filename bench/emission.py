@@ -32,10 +32,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg2
-import redis
 import requests
 
-from bench.ingest import HOST, admin, free_port, manage, vm_hwm_mb, wait_healthy, worker_pids
+from bench.ingest import HOST, free_port, manage, scratch_database, vm_hwm_mb, wait_healthy, worker_pids
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "bench_emission"
@@ -76,146 +75,141 @@ def main() -> None:  # noqa: C901 - one linear script
         "SANDBOX_WEBHOOK_RETRY_SCALE": "0",
     }
     env.pop("CACHE_URL", None)
-    broker = redis.Redis.from_url(BROKER)
-    admin(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-    admin(f"CREATE DATABASE {DB_NAME}")
-    broker.flushdb()
     tmp = Path(tempfile.gettempdir())
     access_log = tmp / f"bench-emission-access-{os.getpid()}.log"
     processes: list[subprocess.Popen] = []
-    try:
-        manage(env, "migrate", "--noinput")
-        with (tmp / f"bench-emission-web-{os.getpid()}.log").open("wb") as log:
-            web = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "gunicorn",
-                    "openfactura_app.wsgi",
-                    "--bind",
-                    f"{HOST}:{port}",
-                    "--workers",
-                    "3",
-                    "--worker-class",
-                    "gthread",
-                    "--threads",
-                    "16",
-                    "--timeout",
-                    "60",
-                    "--access-logfile",
-                    str(access_log),
-                ],
-                cwd=REPO_ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-            processes.append(web)
-            worker = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "openfactura_app",
-                    "worker",
-                    "--loglevel=WARNING",
-                    f"--concurrency={args.concurrency}",
-                    "--without-gossip",
-                    "--without-mingle",
-                    "--hostname=bench@%h",
-                ],
-                cwd=REPO_ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-            processes.append(worker)
-        wait_healthy(port)
-        from celery import Celery
+    with scratch_database(DB_NAME, BROKER, env):
+        try:
+            with (tmp / f"bench-emission-web-{os.getpid()}.log").open("wb") as log:
+                web = subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "gunicorn",
+                        "openfactura_app.wsgi",
+                        "--bind",
+                        f"{HOST}:{port}",
+                        "--workers",
+                        "3",
+                        "--worker-class",
+                        "gthread",
+                        "--threads",
+                        "16",
+                        "--timeout",
+                        "60",
+                        "--access-logfile",
+                        str(access_log),
+                    ],
+                    cwd=REPO_ROOT,
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+                processes.append(web)
+                worker = subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "celery",
+                        "-A",
+                        "openfactura_app",
+                        "worker",
+                        "--loglevel=WARNING",
+                        f"--concurrency={args.concurrency}",
+                        "--without-gossip",
+                        "--without-mingle",
+                        "--hostname=bench@%h",
+                    ],
+                    cwd=REPO_ROOT,
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+                processes.append(worker)
+            wait_healthy(port)
+            from celery import Celery
 
-        Celery("bench", broker=BROKER, backend=BROKER).send_task("core.ping").get(timeout=60)
+            Celery("bench", broker=BROKER, backend=BROKER).send_task("core.ping").get(timeout=60)
 
-        sandbox = Sandbox(url=base)
-        codes = [f"bench{n}" for n in range(args.stores)]
-        for code in codes:
-            with requests.Session() as browser:
-                flows.install(browser, sandbox, code, f"Bench {code}")
-        manage(
-            env,
-            "shell",
-            "-c",
-            "from emission import services; from emission.models import EmissionSettings; "
-            "from integration.models import Store\n"
-            "for s in Store.objects.filter(code__startswith='bench'):\n"
-            "    services.emission_settings_for(store_id=s.pk)\n"
-            "    EmissionSettings.objects.filter(store=s).update(\n"
-            "        demo_mode=False, api_key='sandbox-' + s.code)",
-        )
-        with requests.Session() as control:
-            flows.faults(control, sandbox, latency_ms=args.latency_ms)
+            sandbox = Sandbox(url=base)
+            codes = [f"bench{n}" for n in range(args.stores)]
             for code in codes:
-                for n in range(args.orders):
-                    flows.create_order(control, sandbox, code, flows.example_order("afecta", id=20_000 + n))
-        paid_at: dict[tuple[str, int], float] = {}
-        lock = threading.Lock()
+                with requests.Session() as browser:
+                    flows.install(browser, sandbox, code, f"Bench {code}")
+            manage(
+                env,
+                "shell",
+                "-c",
+                "from emission import services; from emission.models import EmissionSettings; "
+                "from integration.models import Store\n"
+                "for s in Store.objects.filter(code__startswith='bench'):\n"
+                "    services.emission_settings_for(store_id=s.pk)\n"
+                "    EmissionSettings.objects.filter(store=s).update(\n"
+                "        demo_mode=False, api_key='sandbox-' + s.code)",
+            )
+            with requests.Session() as control:
+                flows.faults(control, sandbox, latency_ms=args.latency_ms)
+                for code in codes:
+                    for n in range(args.orders):
+                        order = flows.example_order("afecta", id=20_000 + n)
+                        flows.create_order(control, sandbox, code, order)
+            paid_at: dict[tuple[str, int], float] = {}
+            lock = threading.Lock()
 
-        def pay_all(code: str, part: int) -> None:
-            with requests.Session() as session:
-                for n in range(part, args.orders, PAYERS_PER_STORE):
-                    moment = time.time()
-                    flows.pay(session, sandbox, code, 20_000 + n)
-                    with lock:
-                        paid_at[(code, 20_000 + n)] = moment
+            def pay_all(code: str, part: int) -> None:
+                with requests.Session() as session:
+                    for n in range(part, args.orders, PAYERS_PER_STORE):
+                        moment = time.time()
+                        flows.pay(session, sandbox, code, 20_000 + n)
+                        with lock:
+                            paid_at[(code, 20_000 + n)] = moment
 
-        threads = [
-            threading.Thread(target=pay_all, args=(code, part))
-            for code in codes
-            for part in range(PAYERS_PER_STORE)
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=args.deadline)
-        pay_span = max(paid_at.values()) - min(paid_at.values())
-        total = args.stores * args.orders
-        conn = psycopg2.connect(db_url)
-        conn.autocommit = True
-        query = (
-            "SELECT s.code, d.order_id, extract(epoch from d.emitted_at) FROM emission_document d "
-            "JOIN integration_store s ON s.id = d.store_id WHERE d.state = 'emitted'"
-        )
-        deadline = time.monotonic() + args.deadline
-        rows: list = []
-        while time.monotonic() < deadline:
+            threads = [
+                threading.Thread(target=pay_all, args=(code, part))
+                for code in codes
+                for part in range(PAYERS_PER_STORE)
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=args.deadline)
+            pay_span = max(paid_at.values()) - min(paid_at.values())
+            total = args.stores * args.orders
+            conn = psycopg2.connect(db_url)
+            conn.autocommit = True
+            query = (
+                "SELECT s.code, d.order_id, extract(epoch from d.emitted_at) FROM emission_document d "
+                "JOIN integration_store s ON s.id = d.store_id WHERE d.state = 'emitted'"
+            )
+            deadline = time.monotonic() + args.deadline
+            rows: list = []
+            while time.monotonic() < deadline:
+                with conn.cursor() as cur:
+                    cur.execute(query)
+                    rows = cur.fetchall()
+                if len(rows) >= total:
+                    break
+                time.sleep(0.25)
             with conn.cursor() as cur:
-                cur.execute(query)
-                rows = cur.fetchall()
-            if len(rows) >= total:
-                break
-            time.sleep(0.25)
-        with conn.cursor() as cur:
-            cur.execute("SELECT count(*) FROM emission_document")
-            documents = cur.fetchone()[0]
-        conn.close()
-        web_rss = max((vm_hwm_mb(p) for p in worker_pids(web.pid)), default=0.0)
-        celery_rss = max([vm_hwm_mb(worker.pid)] + [vm_hwm_mb(p) for p in worker_pids(worker.pid)])
-        with requests.Session() as control:
-            flows.faults(control, sandbox)
-            accepted = len(flows.openfactura_documents(control, sandbox))
-    finally:
-        for process in reversed(processes):
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait()
-        broker.flushdb()
-        admin(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+                cur.execute("SELECT count(*) FROM emission_document")
+                documents = cur.fetchone()[0]
+            conn.close()
+            web_rss = max((vm_hwm_mb(p) for p in worker_pids(web.pid)), default=0.0)
+            celery_rss = max([vm_hwm_mb(worker.pid)] + [vm_hwm_mb(p) for p in worker_pids(worker.pid)])
+            with requests.Session() as control:
+                flows.faults(control, sandbox)
+                accepted = len(flows.openfactura_documents(control, sandbox))
+        finally:
+            for process in reversed(processes):
+                if process.poll() is None:
+                    os.killpg(process.pid, signal.SIGTERM)
+                    try:
+                        process.wait(timeout=30)
+                    except subprocess.TimeoutExpired:
+                        os.killpg(process.pid, signal.SIGKILL)
+                        process.wait()
 
     of_lines = [line for line in access_log.read_text().splitlines() if "/sandbox/openfactura/v2/" in line]
     of_429 = sum(1 for line in of_lines if '" 429 ' in line)

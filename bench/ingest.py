@@ -36,6 +36,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -76,6 +78,21 @@ def manage(env: dict, *args: str) -> str:
     if result.returncode != 0:
         raise SystemExit(f"manage.py {args[0]} failed:\n{result.stdout}\n{result.stderr}")
     return result.stdout
+
+
+@contextmanager
+def scratch_database(name: str, broker_url: str, env: dict) -> Iterator[None]:
+    """A new, migrated PostgreSQL database ``name`` and an empty Redis db for one run; both wiped after."""
+    broker = redis.Redis.from_url(broker_url)
+    admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    admin(f"CREATE DATABASE {name}")
+    broker.flushdb()
+    try:
+        manage(env, "migrate", "--noinput")
+        yield
+    finally:
+        broker.flushdb()
+        admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def sign(body: bytes) -> str:
@@ -295,78 +312,73 @@ def main() -> None:
     }
     env.pop("CACHE_URL", None)
     broker = redis.Redis.from_url(BROKER)
-    admin(f"DROP DATABASE IF EXISTS {DB_NAME}")
-    admin(f"CREATE DATABASE {DB_NAME}")
-    broker.flushdb()
     gunicorn = None
     log_path = Path(tempfile.gettempdir()) / f"bench-ingest-{os.getpid()}.log"
-    try:
-        manage(env, "migrate", "--noinput")
-        manage(
-            env,
-            "shell",
-            "-c",
-            "from integration.models import Store; "
-            f"Store.objects.create(code={STORE_CODE!r}, name='Bench', hooks_token={HOOKS_TOKEN!r})",
-        )
-        port = free_port()
-        with log_path.open("wb") as log:
-            gunicorn = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "gunicorn",
-                    "openfactura_app.wsgi",
-                    "--bind",
-                    f"{HOST}:{port}",
-                    "--workers",
-                    str(args.workers),
-                    "--worker-class",
-                    args.worker_class,
-                    "--timeout",
-                    "30",
-                    "--backlog",
-                    "2048",
-                ],
-                cwd=REPO_ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
+    with scratch_database(DB_NAME, BROKER, env):
+        try:
+            manage(
+                env,
+                "shell",
+                "-c",
+                "from integration.models import Store; "
+                f"Store.objects.create(code={STORE_CODE!r}, name='Bench', hooks_token={HOOKS_TOKEN!r})",
             )
-        wait_healthy(port)
-        bodies = Bodies()
-        for target in ("bare", "ingest"):  # warm-up: imports, connections, first queries
-            run_level(port, target, 4, bodies, 200, 3)
-        broker.flushdb()
-        admin_conn = psycopg2.connect(db_url)
-        admin_conn.autocommit = True
-        with admin_conn.cursor() as cur:
-            cur.execute("DELETE FROM integration_webhookevent")
-        results: list[Result] = []
-        meter = CpuMeter(gunicorn.pid)
-        for concurrency in levels:
-            for target in ("bare", "ingest"):
-                meter.start()
-                result = run_level(port, target, concurrency, bodies, args.max_requests, args.seconds)
-                result.cpu = meter.stop()
-                results.append(result)
-        workers = worker_pids(gunicorn.pid)
-        peak_rss = max((vm_hwm_mb(pid) for pid in workers), default=0.0)
-        with admin_conn.cursor() as cur:
-            cur.execute("SELECT status, count(*) FROM integration_webhookevent GROUP BY status")
-            stored = dict(cur.fetchall())
-        admin_conn.close()
-        queued = broker.llen("celery")
-    finally:
-        if gunicorn is not None:
-            gunicorn.terminate()
-            try:
-                gunicorn.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                gunicorn.kill()
-                gunicorn.wait()
-        broker.flushdb()
-        admin(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+            port = free_port()
+            with log_path.open("wb") as log:
+                gunicorn = subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "gunicorn",
+                        "openfactura_app.wsgi",
+                        "--bind",
+                        f"{HOST}:{port}",
+                        "--workers",
+                        str(args.workers),
+                        "--worker-class",
+                        args.worker_class,
+                        "--timeout",
+                        "30",
+                        "--backlog",
+                        "2048",
+                    ],
+                    cwd=REPO_ROOT,
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            wait_healthy(port)
+            bodies = Bodies()
+            for target in ("bare", "ingest"):  # warm-up: imports, connections, first queries
+                run_level(port, target, 4, bodies, 200, 3)
+            broker.flushdb()
+            admin_conn = psycopg2.connect(db_url)
+            admin_conn.autocommit = True
+            with admin_conn.cursor() as cur:
+                cur.execute("DELETE FROM integration_webhookevent")
+            results: list[Result] = []
+            meter = CpuMeter(gunicorn.pid)
+            for concurrency in levels:
+                for target in ("bare", "ingest"):
+                    meter.start()
+                    result = run_level(port, target, concurrency, bodies, args.max_requests, args.seconds)
+                    result.cpu = meter.stop()
+                    results.append(result)
+            workers = worker_pids(gunicorn.pid)
+            peak_rss = max((vm_hwm_mb(pid) for pid in workers), default=0.0)
+            with admin_conn.cursor() as cur:
+                cur.execute("SELECT status, count(*) FROM integration_webhookevent GROUP BY status")
+                stored = dict(cur.fetchall())
+            admin_conn.close()
+            queued = broker.llen("celery")
+        finally:
+            if gunicorn is not None:
+                gunicorn.terminate()
+                try:
+                    gunicorn.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    gunicorn.kill()
+                    gunicorn.wait()
 
     ingest_ok = sum(r.ok for r in results if r.target == "ingest")
     by = {(r.target, r.concurrency): r for r in results}
