@@ -1,5 +1,6 @@
-# Sourced by ./run and ./test: creates .venv with Python 3.11 and installs the pinned dependencies
-# when requirements change. Needs nothing but Python 3.11 on the machine.
+# Sourced by ./run, ./test and scripts/lock: creates .venv with Python 3.11 and installs the locked
+# dependencies (requirements-dev.txt: the runtime lock plus the test tools, every package pinned and
+# hashed) when a lock changes. Needs nothing but Python 3.11 on the machine.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -15,8 +16,7 @@ stamp=".venv/.requirements.sha256"
 want="$(cat requirements.txt requirements-dev.txt | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "==> Instalando dependencias"
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.txt
   echo "$want" > "$stamp"
 fi
 export PATH="$ROOT/.venv/bin:$PATH"
