@@ -2,7 +2,9 @@
 
 ``log_context(store_code=..., order_id=...)`` sets them for the current thread/task; the
 ``ContextFilter`` copies them onto records and ``JsonFormatter`` writes one JSON object a line
-(production). Secrets are never passed to loggers: see ``redact``.
+(production). Secrets are never passed to loggers: see ``redact``. Django itself logs request paths
+(``Not Found: /documento/<token>/``, runserver's request lines); ``RedactCapabilitiesFilter``, on the
+handler, removes the bearer capabilities from them (``core.redaction``).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import json
 import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime
+
+from core.redaction import redact_capabilities
 
 _store_code: contextvars.ContextVar[str | None] = contextvars.ContextVar("store_code", default=None)
 _order_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("order_id", default=None)
@@ -52,8 +56,36 @@ class JsonFormatter(logging.Formatter):
             "order_id": getattr(record, "order_id", "-"),
         }
         if record.exc_info:
-            payload["exc"] = self.formatException(record.exc_info)
+            # ``exc_text`` first: ``RedactCapabilitiesFilter`` leaves the redacted traceback there.
+            payload["exc"] = record.exc_text or self.formatException(record.exc_info)
         return json.dumps(payload, ensure_ascii=False)
+
+
+_TRACEBACKS = logging.Formatter()
+
+
+class RedactCapabilitiesFilter(logging.Filter):
+    """Redact capability URLs (self-service and PDF link tokens, OAuth ``code``/``state``) from records.
+
+    The message is rendered and stored back without arguments, so every handler after this one (and
+    any formatter) sees only the redacted text; the traceback is rendered into ``exc_text``, which
+    formatters print instead of formatting ``exc_info`` again.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record: the handler reports it, it is not ours to drop
+            return True
+        record.msg = redact_capabilities(message)
+        record.args = ()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = _TRACEBACKS.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact_capabilities(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact_capabilities(record.stack_info)
+        return True
 
 
 def redact(secret: str | None) -> str:

@@ -20,7 +20,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
@@ -84,7 +84,7 @@ def _state_hash(state: str) -> str:
 def oauth_state_create() -> str:
     """A new random ``state`` (kept server-side as a hash; single use; valid ``OAUTH_STATE_TTL``)."""
     now = timezone.now()
-    OAuthState.objects.filter(created_at__lt=now - timedelta(days=1)).delete()
+    oauth_states_prune(now=now)
     state = secrets.token_urlsafe(32)
     OAuthState.objects.create(state_hash=_state_hash(state), created_at=now)
     return state
@@ -102,6 +102,16 @@ def oauth_state_consume(*, state: str) -> None:
     ).update(used_at=now)
     if not used:
         raise OAuthStateInvalid
+
+
+def oauth_states_prune(*, now: datetime | None = None) -> int:
+    """Delete the states older than ``OAUTH_STATE_TTL``, used or not; returns how many.
+
+    None of them can be consumed any more, so keeping them would only keep hashes of dead secrets.
+    """
+    now = now or timezone.now()
+    deleted, _ = OAuthState.objects.filter(created_at__lt=now - OAUTH_STATE_TTL).delete()
+    return deleted
 
 
 # --- Install and tokens --------------------------------------------------------------------------

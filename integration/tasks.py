@@ -7,10 +7,14 @@ so it runs with ``acks_late``.
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
 from django.core.exceptions import ImproperlyConfigured
 
 from . import services
+
+logger = logging.getLogger(__name__)
 
 PERMANENT = (ImportError, ImproperlyConfigured, TypeError)  # a handler that cannot be called as configured
 
@@ -51,3 +55,11 @@ def ensure_hooks() -> dict[str, int]:
 @shared_task(name="integration.prune_webhook_events", acks_late=True, serializer="json")
 def prune_webhook_events() -> int:
     return services.webhook_events_prune()
+
+
+@shared_task(name="integration.prune_oauth_states", acks_late=True, serializer="json")
+def prune_oauth_states() -> int:
+    """Delete the OAuth states that can no longer be consumed (beat, hourly); returns how many."""
+    deleted = services.oauth_states_prune()
+    logger.info("pruned %d expired OAuth states", deleted)
+    return deleted
