@@ -45,6 +45,22 @@ PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="" if PRODUCTION else "http
     "/"
 )
 
+
+def _loopback_http(url: str) -> bool:
+    """An ``http://`` address on this machine: no merchant, browser or Jumpseller can reach it."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return parts.scheme == "http" and parts.hostname in {"localhost", "127.0.0.1", "::1"}
+
+
+# The production smoke run (tests/production): the production profile with the built-in sandbox, only
+# on a loopback address. Nothing outside this machine can reach such an install, so the sandbox there
+# can answer no real merchant; anywhere else production refuses the sandbox.
+SANDBOX_SMOKE = PRODUCTION and SANDBOX and _loopback_http(PUBLIC_BASE_URL)
+# Cookies, HSTS and the https redirect follow the scheme of the product's public address.
+HTTPS = PUBLIC_BASE_URL.startswith("https://")
+
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]"])
 if not PRODUCTION and PUBLIC_BASE_URL:
     # `runserver HOST:PORT` with PUBLIC_BASE_URL=http://HOST:PORT must just work locally.
@@ -180,17 +196,22 @@ WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=1_048_576)
 SESSION_COOKIE_NAME = "of_session"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 60 * 60 * 12
-SESSION_COOKIE_SECURE = PRODUCTION
-SESSION_COOKIE_SAMESITE = "None" if PRODUCTION else "Lax"
-CSRF_COOKIE_SECURE = PRODUCTION
-CSRF_COOKIE_SAMESITE = "None" if PRODUCTION else "Lax"
+SESSION_COOKIE_SECURE = PRODUCTION and HTTPS
+SESSION_COOKIE_SAMESITE = "None" if SESSION_COOKIE_SECURE else "Lax"
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+CSRF_COOKIE_SAMESITE = SESSION_COOKIE_SAMESITE
 CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"  # merchant pages relax it with CSP frame-ancestors
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-if PRODUCTION:
-    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+# A TLS-terminating proxy in front (docker-compose.yml's `proxy`) says the original scheme in
+# X-Forwarded-Proto. Only then is the header trusted: without a proxy anyone could send it and pass
+# for https.
+BEHIND_PROXY = env.bool("BEHIND_PROXY", default=False)
+if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+if PRODUCTION and HTTPS:
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
@@ -231,7 +252,13 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # stored its row and a sweeper dispatches it later.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 900, "max_retries": 2, "interval_start": 0.1}
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+# Where beat keeps the last run of each entry (docker-compose.yml sets it; exactly one beat runs).
+CELERY_BEAT_SCHEDULE_FILENAME = env.str("CELERY_BEAT_SCHEDULE_FILENAME", default="celerybeat-schedule")
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    # Housekeeping: expired merchant sessions and OAuth states are personal/secret data past its use.
+    "core.clear_sessions": {"task": "core.clear_sessions", "schedule": 86400.0},
+    "integration.prune_oauth_states": {"task": "integration.prune_oauth_states", "schedule": 3600.0},
+}
 
 # --- Cache (rate-limit budgets and locks shared by every web and worker process) ----------------
 # Redis when configured (CACHE_URL, else the Redis broker); in-process memory for local eager runs.
@@ -310,41 +337,109 @@ LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "core.logging.ContextFilter"}},
+    "filters": {
+        "context": {"()": "core.logging.ContextFilter"},
+        "redact": {"()": "core.logging.RedactCapabilitiesFilter"},
+    },
     "formatters": {
         "json": {"()": "core.logging.JsonFormatter"},
         "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(store_code)s %(order_id)s] %(message)s"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["context", "redact"],
+        },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Django's default handlers (its console, mail_admins, django.server) would write request paths
+        # unredacted ("Not Found: /documento/<token>/"): records go to the root console, which redacts.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": [], "level": "INFO", "propagate": True},
+    },
 }
 
 
+def _weak_secret_key(key: str) -> bool:
+    """A key an attacker could guess or search: short, few distinct characters, or a repeated pattern.
+
+    Django's own check (security.W009) asks for 50 characters and 5 distinct ones; a key such as
+    ``"abc" * 20`` passes it. Here the key must also carry at least 128 bits by its character
+    frequencies (a random 50-character key from Django's generator carries about 250) and must not
+    shrink when compressed, as any repetition does.
+    """
+    import math
+    import zlib
+    from collections import Counter
+
+    if len(key) < 50 or len(set(key)) < 10 or key.startswith("django-insecure"):
+        return True
+    counts = Counter(key)
+    bits = -sum(n * math.log2(n / len(key)) for n in counts.values())
+    return bits < 128 or len(zlib.compress(key.encode(), 9)) < len(key.encode()) * 0.75
+
+
+def _invalid_fernet_keys(keys: list[str]) -> bool:
+    """Build the Fernet keys now, not at the first token saved or read hours later."""
+    from cryptography.fernet import Fernet
+
+    try:
+        for key in keys:
+            Fernet(key)
+    except (ValueError, TypeError):
+        return True
+    return False
+
+
 def _check_production() -> None:
-    """Refuse to start production on local defaults (issue: Foundation, production profile)."""
+    """Refuse to start production on local defaults or weak secrets; every problem listed in Spanish."""
     problems = []
     if DEBUG:
         problems.append("DEBUG debe estar desactivado")
-    if not SECRET_KEY or SECRET_KEY == _LOCAL_SECRET_KEY or len(SECRET_KEY) < 50:
-        problems.append("SECRET_KEY es obligatoria (50 caracteres o más) y no puede ser la local")
+    if not SECRET_KEY or SECRET_KEY == _LOCAL_SECRET_KEY:
+        problems.append("SECRET_KEY es obligatoria y no puede ser la local")
+    elif _weak_secret_key(SECRET_KEY):
+        problems.append(
+            "SECRET_KEY es débil (al menos 50 caracteres aleatorios; genere una con "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`)"
+        )
     if not FIELD_ENCRYPTION_KEYS or _LOCAL_FIELD_ENCRYPTION_KEY in FIELD_ENCRYPTION_KEYS:
         problems.append("FIELD_ENCRYPTION_KEY es obligatoria y no puede ser la local")
-    if SANDBOX:
+    elif _invalid_fernet_keys(FIELD_ENCRYPTION_KEYS):
+        problems.append(
+            "FIELD_ENCRYPTION_KEY no es válida: cada clave debe ser una clave Fernet (32 bytes en base64 "
+            "url-safe; genere una con `python -c 'from cryptography.fernet import Fernet; "
+            "print(Fernet.generate_key().decode())'`)"
+        )
+    if SANDBOX and not SANDBOX_SMOKE:
         problems.append("SANDBOX no puede estar activo en producción")
     if not ALLOWED_HOSTS or "*" in ALLOWED_HOSTS:
         problems.append("ALLOWED_HOSTS debe listar los dominios del producto")
-    if not PUBLIC_BASE_URL.startswith("https://"):
+    if not HTTPS and not SANDBOX_SMOKE:
         problems.append("PUBLIC_BASE_URL debe ser una URL https://")
+    if not SANDBOX:
+        plain = [
+            name
+            for name in (
+                "JUMPSELLER_ACCOUNTS_URL",
+                "JUMPSELLER_API_URL",
+                "OPENFACTURA_URL",
+                "OPENFACTURA_DEMO_URL",
+            )
+            if not globals()[name].startswith("https://")
+        ]
+        if plain:
+            problems.append(f"{', '.join(plain)} debe(n) ser URL https://")
     if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         problems.append("DATABASE_URL debe apuntar a PostgreSQL")
     if not CELERY_BROKER_URL:
         problems.append("CELERY_BROKER_URL es obligatoria (Redis)")
     if not JUMPSELLER_CLIENT_ID or not JUMPSELLER_CLIENT_SECRET:
         problems.append("JUMPSELLER_CLIENT_ID y JUMPSELLER_CLIENT_SECRET son obligatorias")
-    if EMAIL_BACKEND.startswith("sandbox."):
+    if EMAIL_BACKEND.startswith("sandbox.") and not SANDBOX_SMOKE:
         problems.append("EMAIL_BACKEND no puede ser el del sandbox")
     if problems:
         raise ImproperlyConfigured("Configuración de producción incompleta: " + "; ".join(problems) + ".")
@@ -352,3 +447,10 @@ def _check_production() -> None:
 
 if PRODUCTION:
     _check_production()
+
+# Optional error reporting (Sentry), only with a DSN; personal data and capabilities scrubbed.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from core.error_reporting import init_error_reporting
+
+    init_error_reporting(dsn=SENTRY_DSN, environment=DJANGO_ENV)

@@ -1,16 +1,18 @@
-"""The production profile refuses local defaults and passes ``check --deploy`` with real values."""
+"""The production profile refuses local defaults and weak secrets; real values pass ``check --deploy``."""
 
 import os
+import secrets
 import subprocess
 import sys
 
+import pytest
 from cryptography.fernet import Fernet
 
 from tests.conftest import REPO_ROOT
 
 REAL_VALUES = {
     "DJANGO_ENV": "production",
-    "SECRET_KEY": "p" * 20 + "-a-real-production-secret-key-of-enough-length-0123456789",
+    "SECRET_KEY": secrets.token_urlsafe(50),
     "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
     "ALLOWED_HOSTS": "factura.example.cl",
     "PUBLIC_BASE_URL": "https://factura.example.cl",
@@ -78,3 +80,83 @@ def test_local_profile_has_safe_defaults():
     assert settings.TIME_ZONE == "America/Santiago"
     assert settings.LANGUAGE_CODE == "es-cl"
     assert settings.CELERY_TASK_ALWAYS_EAGER is True
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "abc" * 20,  # passes Django's own W009 (50 characters, 5 distinct)
+        "abcdefghijklmnopqrstuvwxyz" * 2,
+        "django-insecure-" + secrets.token_urlsafe(50),
+        "Contraseña2026" * 4,
+        secrets.token_urlsafe(30),  # random but too short
+    ],
+)
+def test_production_refuses_a_weak_secret_key(key):
+    result = _manage("check", env_overrides={**REAL_VALUES, "SECRET_KEY": key})
+    assert result.returncode != 0
+    assert "SECRET_KEY es débil" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "keys",
+    ["not-a-fernet-key", Fernet.generate_key().decode() + ",c2hvcnQ=", Fernet.generate_key().decode()[:-2]],
+)
+def test_production_refuses_an_invalid_encryption_key_at_start(keys):
+    result = _manage("check", env_overrides={**REAL_VALUES, "FIELD_ENCRYPTION_KEY": keys})
+    assert result.returncode != 0
+    assert "FIELD_ENCRYPTION_KEY no es válida" in result.stderr
+
+
+def test_production_accepts_rotated_encryption_keys():
+    keys = f"{Fernet.generate_key().decode()},{Fernet.generate_key().decode()}"
+    result = _manage("check", env_overrides={**REAL_VALUES, "FIELD_ENCRYPTION_KEY": keys})
+    assert result.returncode == 0, result.stderr
+
+
+def test_production_refuses_plain_http_service_urls():
+    result = _manage(
+        "check",
+        env_overrides={
+            **REAL_VALUES,
+            "JUMPSELLER_API_URL": "http://api.jumpseller.com/v1",
+            "OPENFACTURA_URL": "http://api.haulmer.com",
+        },
+    )
+    assert result.returncode != 0
+    assert "JUMPSELLER_API_URL, OPENFACTURA_URL debe(n) ser URL https://" in result.stderr
+
+
+def test_sandbox_in_production_only_on_a_loopback_address():
+    """The smoke run (tests/production): the production profile with the sandbox, unreachable from outside."""
+    smoke = {
+        **REAL_VALUES,
+        "SANDBOX": "1",
+        "PUBLIC_BASE_URL": "http://127.0.0.1:8123",
+        "ALLOWED_HOSTS": "127.0.0.1",
+    }
+    assert _manage("check", env_overrides=smoke).returncode == 0
+    for public in ("http://factura.example.cl", "https://factura.example.cl", "http://10.0.0.5:8000"):
+        result = _manage("check", env_overrides={**smoke, "PUBLIC_BASE_URL": public})
+        assert result.returncode != 0
+        assert "SANDBOX no puede estar activo en producción" in result.stderr
+
+
+_IS_SECURE = (
+    "import django; django.setup(); from django.test import RequestFactory; "
+    "request = RequestFactory().get('/', HTTP_X_FORWARDED_PROTO='https', HTTP_HOST='factura.example.cl'); "
+    "print(request.is_secure())"
+)
+
+
+@pytest.mark.parametrize(("behind_proxy", "trusted"), [("true", "True"), ("false", "False")])
+def test_x_forwarded_proto_is_trusted_only_behind_a_proxy(behind_proxy, trusted):
+    env = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG"}}
+    env.update(
+        {**REAL_VALUES, "BEHIND_PROXY": behind_proxy, "DJANGO_SETTINGS_MODULE": "openfactura_app.settings"}
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", _IS_SECURE], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == trusted
