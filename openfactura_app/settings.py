@@ -33,6 +33,8 @@ _LOCAL_FIELD_ENCRYPTION_KEY = "bG9jYWwtb25seS1maWVsZC1lbmNyeXB0aW9uLWtleSE="  # 
 
 DEBUG = env.bool("DEBUG", default=not PRODUCTION)
 SECRET_KEY = env.str("SECRET_KEY", default="" if PRODUCTION else _LOCAL_SECRET_KEY)
+# Earlier keys, still accepted when verifying (sessions, self-service and PDF links) after a rotation.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 # Comma-separated Fernet keys; the first encrypts, all decrypt (rotation with MultiFernet).
 FIELD_ENCRYPTION_KEYS = env.list(
     "FIELD_ENCRYPTION_KEY", default=[] if PRODUCTION else [_LOCAL_FIELD_ENCRYPTION_KEY]
