@@ -30,6 +30,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from core import queue as task_queue
 from core import ratelimit
 from core.logging import log_context
 
@@ -472,9 +473,7 @@ def _atomic_if_nested():
 
 def enqueue_event_processing(event_id: int) -> None:
     """Publish ``integration.process_webhook_event`` for the event (raises when the broker is down)."""
-    from .tasks import process_webhook_event
-
-    process_webhook_event.delay(event_id)
+    task_queue.publish("integration.process_webhook_event", event_id)
 
 
 def webhook_event_publish(*, event_id: int) -> bool:

@@ -25,7 +25,7 @@ LIST = "/app/documentos/"
 @pytest.fixture
 def enqueued(monkeypatch) -> list[tuple]:
     calls: list[tuple] = []
-    monkeypatch.setattr("emission.services.enqueue", lambda name, *args, **kw: calls.append((name, *args)))
+    monkeypatch.setattr("core.queue.publish", lambda name, *args, **kw: calls.append((name, *args)))
     return calls
 
 

@@ -63,7 +63,7 @@ def test_the_queue_shows_counts_and_the_last_error(merchant, store, other_store)
 
 
 def test_pause_and_resume_say_what_they_did_and_are_idempotent(merchant, store, monkeypatch):
-    monkeypatch.setattr("emission.services.enqueue", lambda *a, **k: None)
+    monkeypatch.setattr("core.queue.publish", lambda *a, **k: None)
     make_document(store, state="pending", request_json="{}")
     page = merchant.get("/app/cola/")
     token = csrf_token(page)

@@ -1,0 +1,133 @@
+"""Emission services: the only code that changes emission state, one module per concern.
+
+Flow (issue "Emission pipeline"): a stored ``order_paid`` event → ``order_paid_received`` enqueues
+``emission.tasks.emit_for_order`` → ``document_emit_for_order`` re-reads the order from Jumpseller
+(the webhook is only a trigger), applies the store's mode and creates the ``Document`` row (unique per
+store/order/purpose, with its deterministic Idempotency-Key) → ``document_send`` builds the body with
+the DTE engine, claims the row with a guarded update and POSTs it to OpenFactura → on success the
+follow-ups (email to the customer, attachment in Jumpseller) are enqueued on commit.
+
+Modules, in dependency order: ``state`` (shared exceptions, guarded state changes, publishing),
+``configuration``, ``queue``, ``documents``, ``selfservice_link``, ``delivery``, ``orders`` (entry points
+from Jumpseller events and the merchant's actions), ``reconciliation``. Callers import from this package.
+"""
+
+from __future__ import annotations
+
+from emission.services.configuration import (
+    dte_settings_for,
+    emission_settings_for,
+    openfactura_client_for,
+    organization_refresh,
+)
+from emission.services.delivery import (
+    PDF_LINK_SALT,
+    document_attach,
+    document_deliver,
+    document_email_customer,
+    document_pdf_bytes,
+    document_pdf_url,
+)
+from emission.services.documents import (
+    AUTH_ERROR_REASON,
+    CANCELED_BEFORE_EMISSION,
+    ISSUED_MAX_PAGES,
+    document_body_store,
+    document_build,
+    document_build_with,
+    document_get_or_create,
+    document_send,
+    document_withdraw,
+    idempotency_key_for,
+)
+from emission.services.orders import (
+    SALE_PURPOSE,
+    ActionRefused,
+    document_annul,
+    document_annul_for_order,
+    document_email_resend,
+    document_emit_for_order,
+    nota_credito_anula,
+    nota_credito_parcial_create,
+    order_canceled_received,
+    order_paid_received,
+)
+from emission.services.queue import (
+    EMAIL_SKIPPED,
+    MAX_DELIVER_ATTEMPTS,
+    document_retry,
+    emission_sweep,
+    queue_pause,
+    queue_resume,
+)
+from emission.services.reconciliation import (
+    orders_reconcile,
+)
+from emission.services.selfservice_link import (
+    SELFSERVICE_SALT,
+    selfservice_notice_send,
+    selfservice_url_for,
+)
+from emission.services.state import (
+    DEMO_API_KEY,
+    IDEMPOTENCY_WINDOW,
+    MAX_TRANSIENT_ATTEMPTS,
+    EmissionWaiting,
+    RetryLater,
+    document_fields_set,
+    document_transition,
+    enqueue,
+    run_now_or_later,
+)
+
+__all__ = [
+    "AUTH_ERROR_REASON",
+    "ActionRefused",
+    "CANCELED_BEFORE_EMISSION",
+    "DEMO_API_KEY",
+    "EMAIL_SKIPPED",
+    "EmissionWaiting",
+    "IDEMPOTENCY_WINDOW",
+    "ISSUED_MAX_PAGES",
+    "MAX_DELIVER_ATTEMPTS",
+    "MAX_TRANSIENT_ATTEMPTS",
+    "PDF_LINK_SALT",
+    "RetryLater",
+    "SALE_PURPOSE",
+    "SELFSERVICE_SALT",
+    "document_annul",
+    "document_annul_for_order",
+    "document_attach",
+    "document_body_store",
+    "document_build",
+    "document_build_with",
+    "document_deliver",
+    "document_email_customer",
+    "document_email_resend",
+    "document_emit_for_order",
+    "document_fields_set",
+    "document_get_or_create",
+    "document_pdf_bytes",
+    "document_pdf_url",
+    "document_retry",
+    "document_send",
+    "document_transition",
+    "document_withdraw",
+    "dte_settings_for",
+    "emission_settings_for",
+    "emission_sweep",
+    "enqueue",
+    "idempotency_key_for",
+    "nota_credito_anula",
+    "nota_credito_parcial_create",
+    "openfactura_client_for",
+    "order_canceled_received",
+    "order_paid_received",
+    "orders_reconcile",
+    "organization_refresh",
+    "queue_pause",
+    "queue_resume",
+    "run_now_or_later",
+    "selfservice_notice_send",
+    "selfservice_url_for",
+]

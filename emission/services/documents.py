@@ -1,0 +1,444 @@
+"""Documents: the Idempotency-Key, one row per (store, order, purpose), the body, the claim, the send."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, NoReturn
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from core.ratelimit import BudgetExhausted
+from emission.client import (
+    EmitResult,
+    OpenFacturaClient,
+    OpenFacturaDuplicate,
+    OpenFacturaError,
+    OpenFacturaRateLimited,
+    OpenFacturaTransient,
+    OpenFacturaUnauthorized,
+    OpenFacturaUnavailable,
+)
+from emission.dte import (
+    BuiltDocument,
+    DteRefusal,
+    Receptor,
+    StoreDteSettings,
+    build_document,
+)
+from emission.models import (
+    Document,
+    DocumentKind,
+    DocumentState,
+    EmissionAttempt,
+    EmissionSettings,
+)
+from emission.services.configuration import dte_settings_for, emission_settings_for, openfactura_client_for
+from emission.services.queue import queue_pause
+from emission.services.state import (
+    IDEMPOTENCY_WINDOW,
+    EmissionWaiting,
+    RetryLater,
+    document_transition,
+    enqueue,
+)
+
+logger = logging.getLogger(__name__)
+
+
+CANCELED_BEFORE_EMISSION = "La orden se anuló en Jumpseller antes de emitir el documento: no se emitirá."
+
+
+def idempotency_key_for(*, store_code: str, order_id: int, order_created_at: str, purpose: str) -> str:
+    """Deterministic, never time-based (openfactura-api §6): one logical document, one key, across
+    retries, restarts and reinstalls. The order's creation time guards against order numbers that restart."""
+    created = "".join(ch for ch in (order_created_at or "") if ch.isdigit())[:14]
+    return f"js:{store_code}:{order_id}:{created}:{purpose}"
+
+
+def document_get_or_create(
+    *,
+    store_id: int,
+    store_code: str,
+    order: dict[str, Any],
+    purpose: str,
+    kind: str,
+    demo: bool,
+    annuls: Document | None = None,
+    cancel_requested: bool = False,
+) -> tuple[Document, bool]:
+    """The one row for (store, order, purpose); concurrent callers all get that same row."""
+    order_id = int(order["id"])
+    found = Document.objects.filter(store_id=store_id, order_id=order_id, purpose=purpose).first()
+    if found:
+        return found, False
+    customer = order.get("customer") or {}
+    try:
+        with transaction.atomic():
+            return (
+                Document.objects.create(
+                    store_id=store_id,
+                    order_id=order_id,
+                    purpose=purpose,
+                    kind=kind,
+                    demo=demo,
+                    annuls=annuls,
+                    idempotency_key=idempotency_key_for(
+                        store_code=store_code,
+                        order_id=order_id,
+                        order_created_at=str(order.get("created_at") or ""),
+                        purpose=purpose,
+                    ),
+                    order_number=str(order_id),
+                    customer_email=str(customer.get("email") or "")[:254],
+                    customer_name=str(customer.get("fullname") or "")[:200],
+                    cancel_requested=cancel_requested,
+                ),
+                True,
+            )
+    except IntegrityError:
+        return Document.objects.get(store_id=store_id, order_id=order_id, purpose=purpose), False
+
+
+def _attempt(
+    document: Document,
+    *,
+    started: datetime,
+    t0: float,
+    outcome: str,
+    error: Exception | None = None,
+    message: str = "",
+) -> None:
+    describe = error.describe() if isinstance(error, OpenFacturaError) else (str(error) if error else message)
+    EmissionAttempt.objects.create(
+        document=document,
+        store_id=document.store_id,
+        started_at=started,
+        duration_ms=int((time.monotonic() - t0) * 1000),
+        outcome=outcome,
+        http_status=getattr(error, "status", None),
+        error_code=str(getattr(error, "code", None) or "")[:40],
+        error_message=describe[:2000],
+        response_excerpt=str(getattr(error, "body", "") or "")[:1000],
+    )
+
+
+def document_build_with(
+    document: Document, cfg: EmissionSettings, build: Callable[[StoreDteSettings], BuiltDocument]
+) -> BuiltDocument | None:
+    """Build and validate a body once and keep it. A refusal (or an issuer OpenFactura will not describe)
+    parks the document in "requiere revisión" with the Spanish reason; nothing is sent."""
+    started, t0 = timezone.now(), time.monotonic()
+    try:
+        built = build(dte_settings_for(cfg))
+    except OpenFacturaTransient as exc:  # the issuer data could not be read: a failed attempt
+        _failed_transient(document, cfg, exc, started, t0, count_attempt=True)
+    except OpenFacturaUnauthorized as exc:
+        _pause_on_auth_error(document, exc, started, t0)
+    except (DteRefusal, OpenFacturaError) as exc:
+        if isinstance(exc, DteRefusal):
+            code, message = exc.code, exc.message
+        else:
+            code = str(exc.code or exc.status or "organization")
+            message = f"No fue posible leer los datos del emisor en OpenFactura: {exc.describe()}"
+        document_transition(
+            document, to=DocumentState.REQUIRES_REVIEW, error_code=code[:40], error_message=message
+        )
+        _attempt(document, started=timezone.now(), t0=time.monotonic(), outcome="refused", message=message)
+        return None
+    document_body_store(document, built)
+    return built
+
+
+def document_build(
+    *, document: Document, order: dict[str, Any], cfg: EmissionSettings, receptor: Receptor | None = None
+) -> BuiltDocument | None:
+    return document_build_with(
+        document,
+        cfg,
+        lambda dte_settings: build_document(
+            {"order": order},
+            document=document.kind,
+            settings=dte_settings,
+            receptor=receptor,
+            today=timezone.localdate(),
+        ),
+    )
+
+
+def _claim(document: Document) -> bool:
+    """Move the document to "sending" if nobody else holds it. A "sending" row whose lease expired
+    (its worker died mid-call) may be claimed again: the same Idempotency-Key makes that safe."""
+    now = timezone.now()
+    lease = timedelta(seconds=settings.EMISSION_SENDING_LEASE_SECONDS)
+    claimable = Q(state__in=[DocumentState.PENDING, DocumentState.FAILED_RETRYING]) | Q(
+        state=DocumentState.SENDING, last_attempt_at__lt=now - lease
+    )
+    updated = Document.objects.filter(claimable, pk=document.pk, store_id=document.store_id).update(
+        state=DocumentState.SENDING,
+        attempts=F("attempts") + 1,
+        last_attempt_at=now,
+        first_attempt_at=Coalesce(F("first_attempt_at"), Value(now)),
+        next_attempt_at=None,
+        updated_at=now,
+    )
+    document.refresh_from_db()
+    return bool(updated)
+
+
+class _Ambiguous(OpenFacturaError):
+    """The issued list has more than one document that could be this one: a person must decide."""
+
+
+ISSUED_MAX_PAGES = 20
+
+
+def _find_issued(client: OpenFacturaClient, document: Document) -> str | None:
+    """After OpenFactura's 24 h key window: is this document already emitted? Looked up in
+    ``POST /v2/dte/document/issued`` by type, date, total and receptor, ignoring every token this store
+    already owns. Exactly one candidate → that is it; none → not emitted; several → ``_Ambiguous``
+    (anonymous boletas of equal totals on one day cannot be told apart)."""
+    body = document.request_body
+    if not document.tipo or document.mnt_total is None or not body:
+        return None
+    fecha = body["dte"]["Encabezado"]["IdDoc"].get("FchEmis")
+    rut = str((body["dte"]["Encabezado"].get("Receptor") or {}).get("RUTRecep", "")).split("-")[0]
+    owned = set(
+        Document.objects.filter(store_id=document.store_id).exclude(token="").values_list("token", flat=True)
+    )
+    candidates = []
+    for page in range(1, ISSUED_MAX_PAGES + 1):
+        result = client.issued({"TipoDTE": {"eq": document.tipo}, "FchEmis": {"eq": fecha}}, page=page)
+        for row in result.rows:
+            token = str(row.get("token") or row.get("Token") or "")
+            total = row.get("MntTotal") or (row.get("Totales") or {}).get("MntTotal")
+            row_rut = str(row.get("RUTRecep") or "").split("-")[0]
+            if token and token not in owned and total is not None and int(total) == document.mnt_total:
+                if not row_rut or not rut or row_rut == rut:
+                    candidates.append(token)
+        if result.current_page >= result.last_page:
+            break
+    if len(candidates) > 1:
+        raise _Ambiguous(
+            f"Hay {len(candidates)} documentos emitidos en OpenFactura que podrían ser este (mismo tipo, "
+            "fecha y total). Revísalos en OpenFactura antes de reintentar: podría emitirse dos veces."
+        )
+    return candidates[0] if candidates else None
+
+
+def _recovered(client: OpenFacturaClient, token: str) -> EmitResult:
+    data = client.document_json(token)
+    dte = data.get("json") or {}
+    folio = (((dte.get("Encabezado") or {}).get("IdDoc")) or {}).get("Folio")
+    return EmitResult(token=token, folio=int(folio) if folio else None, pdf=None, raw={"recovered": True})
+
+
+class _StillProcessing(OpenFacturaTransient):
+    """OF-06 without a token: the first request with this key is still being processed."""
+
+
+def _emit_once(client: OpenFacturaClient, document: Document, started: datetime) -> tuple[EmitResult, str]:
+    """POST the document with its key; recover the original on OF-06; after OpenFactura's 24 h key
+    window, look the document up first so that a late retry cannot emit it twice."""
+    if document.first_attempt_at and document.first_attempt_at < started - IDEMPOTENCY_WINDOW:
+        token = _find_issued(client, document)
+        if token:
+            return _recovered(client, token), "recovered"
+    try:
+        return client.emit(document.request_body, idempotency_key=document.idempotency_key), "emitted"
+    except OpenFacturaDuplicate as duplicate:
+        token = duplicate.token  # without it, the first request is still in flight: ask again later
+        if not token:
+            raise _StillProcessing(
+                duplicate.message, code=duplicate.code, status=duplicate.status
+            ) from duplicate
+        return _recovered(client, token), "duplicate"
+
+
+def document_send(*, store_id: int, document_id: int) -> Document:
+    """Send one built document to OpenFactura, exactly once (issue "Emission pipeline", Exactly once).
+
+    Raises ``EmissionWaiting`` when the store's queue is paused and ``RetryLater`` on transient failures;
+    data errors park the document in "requiere revisión" with OpenFactura's reason."""
+    document = Document.objects.select_related("store").get(pk=document_id, store_id=store_id)
+    if (
+        document.state in (DocumentState.EMITTED, DocumentState.REQUIRES_REVIEW)
+        or document.request_body is None
+    ):
+        return document
+    if document.cancel_requested and document.attempts == 0 and document.kind != DocumentKind.NOTA_CREDITO:
+        document_withdraw(document)
+        return document
+    cfg = emission_settings_for(store_id=store_id)
+    if cfg.queue_paused:
+        raise EmissionWaiting("cola pausada")
+    if not _claim(document):
+        return document
+    started, t0 = timezone.now(), time.monotonic()
+    try:
+        result, outcome = _emit_once(openfactura_client_for(cfg), document, started)
+    except OpenFacturaUnauthorized as error:
+        _pause_on_auth_error(document, error, started, t0)
+    except _Ambiguous as error:
+        return _requires_review(document, error, started, t0, message=error.message)
+    except OpenFacturaTransient as error:
+        return _failed_transient(document, cfg, error, started, t0)
+    except OpenFacturaError as error:
+        return _requires_review(
+            document, error, started, t0, message=f"OpenFactura rechazó el documento: {error.describe()}"
+        )
+    except BudgetExhausted as exc:  # our own pacing: OpenFactura was not called
+        wait = OpenFacturaRateLimited(
+            "Límite de solicitudes por segundo alcanzado", retry_after=exc.retry_after
+        )
+        return _failed_transient(document, cfg, wait, started, t0)
+    except Exception as exc:  # a claimed row never stays "sending" on an unexpected error
+        logger.exception("unexpected error sending document %s", document.pk)
+        unexpected = OpenFacturaUnavailable(f"Error inesperado: {type(exc).__name__}")
+        _failed_transient(document, cfg, unexpected, started, t0)
+    _emitted(document, result, started, t0, outcome)
+    return document
+
+
+def _emitted(document: Document, result: EmitResult, started: datetime, t0: float, outcome: str) -> None:
+    fecha = (
+        document.request_body["dte"]["Encabezado"]["IdDoc"].get("FchEmis") if document.request_body else None
+    )
+    with transaction.atomic():
+        recorded = document_transition(
+            document,
+            to=DocumentState.EMITTED,
+            token=result.token,
+            folio=result.folio,
+            pdf=result.pdf,
+            response=dict(result.raw),
+            fecha_emision=fecha,
+            emitted_at=timezone.now(),
+            error_code="",
+            error_message="",
+        )
+        _attempt(document, started=started, t0=t0, outcome=outcome)
+        if not recorded:  # another claim recorded it first; keep this answer visible, never lose a token
+            _attempt(document, started=started, t0=t0, outcome="late_answer", message=f"token {result.token}")
+            return
+        transaction.on_commit(lambda: enqueue("emission.deliver_document", document.store_id, document.pk))
+        if document.cancel_requested:  # the order was canceled while this document was on its way
+            transaction.on_commit(
+                lambda: enqueue("emission.annul_for_order", document.store_id, document.order_id)
+            )
+    logger.info("document %s emitted: tipo %s folio %s", document.pk, document.tipo, document.folio)
+
+
+def _requires_review(
+    document: Document, error: OpenFacturaError, started: datetime, t0: float, *, message: str
+) -> Document:
+    document_transition(
+        document,
+        to=DocumentState.REQUIRES_REVIEW,
+        error_code=str(error.code or error.status or "")[:40],
+        error_message=message,
+    )
+    _attempt(document, started=started, t0=t0, outcome="rejected", error=error)
+    return document
+
+
+AUTH_ERROR_REASON = (
+    "OpenFactura rechazó la API key: revisa la API key en Configuración y luego reanuda la cola. "
+    "Las órdenes quedan en espera; no se pierde ninguna."
+)
+
+
+def _pause_on_auth_error(
+    document: Document, error: OpenFacturaError, started: datetime, t0: float
+) -> NoReturn:
+    """Every document of the store would fail the same way: keep this one retryable and pause the queue."""
+    document_transition(
+        document,
+        to=DocumentState.FAILED_RETRYING,
+        error_code=str(error.code or error.status or "auth")[:40],
+        error_message=AUTH_ERROR_REASON,
+        next_attempt_at=None,
+    )
+    _attempt(document, started=started, t0=t0, outcome="unauthorized", error=error)
+    queue_pause(store_id=document.store_id, reason=AUTH_ERROR_REASON, automatic=True)
+    raise EmissionWaiting("cola pausada: API key rechazada")
+
+
+def _failed_transient(
+    document: Document,
+    cfg: EmissionSettings,
+    error: OpenFacturaError,
+    started: datetime,
+    t0: float,
+    *,
+    count_attempt: bool = False,
+) -> NoReturn:
+    """Record a transient failure and schedule the retry (same key); past the threshold, pause the queue."""
+    if count_attempt:  # attempts are otherwise counted when a send claims the document
+        Document.objects.filter(pk=document.pk, store_id=document.store_id).update(
+            attempts=F("attempts") + 1, last_attempt_at=started
+        )
+        document.refresh_from_db()
+    countdown = min(600.0, 15.0 * 2 ** min(document.attempts - 1, 6))
+    if isinstance(error, OpenFacturaRateLimited):
+        countdown = max(error.retry_after, 1.0)
+    document_transition(
+        document,
+        to=DocumentState.FAILED_RETRYING,
+        error_code=str(error.code or error.status or type(error).__name__)[:40],
+        error_message=f"Falló el envío a OpenFactura; se reintentará automáticamente. ({error.describe()})",
+        next_attempt_at=timezone.now() + timedelta(seconds=countdown),
+    )
+    _attempt(document, started=started, t0=t0, outcome="transient", error=error)
+    if document.attempts >= settings.EMISSION_PAUSE_AFTER_FAILURES and not isinstance(
+        error, OpenFacturaRateLimited
+    ):
+        queue_pause(
+            store_id=document.store_id,
+            reason=(
+                f"OpenFactura no responde ({error.describe()}). Las órdenes quedan en cola; "
+                "reanuda cuando el servicio vuelva."
+            ),
+            automatic=True,
+        )
+        raise EmissionWaiting("cola pausada por fallas")
+    raise RetryLater(countdown)
+
+
+def document_withdraw(document: Document) -> None:
+    """A document never sent whose order was canceled: parked, visible, never sent (a claim that won the
+    race instead leads to its annulment once emitted)."""
+    if document.state in (DocumentState.PENDING, DocumentState.FAILED_RETRYING):
+        document_transition(
+            document,
+            to=DocumentState.REQUIRES_REVIEW,
+            error_code="order_canceled",
+            error_message=CANCELED_BEFORE_EMISSION,
+        )
+
+
+def document_body_store(document: Document, built: BuiltDocument) -> None:
+    """Keep the body — only if none is stored yet: a body may already have been sent under this key, and
+    then it is the one that stands (two concurrent builds must not replace it)."""
+    totals = built.totals or {}
+    Document.objects.filter(pk=document.pk, store_id=document.store_id, request_json="").update(
+        request_json=json.dumps(built.body, ensure_ascii=False),
+        tipo=built.tipo,
+        mnt_neto=totals.get("MntNeto"),
+        mnt_exe=totals.get("MntExe"),
+        iva=totals.get("IVA"),
+        mnt_total=totals.get("MntTotal"),
+        difference=built.difference,
+        warnings=list(built.warnings),
+        receptor=built.body["dte"]["Encabezado"].get("Receptor"),
+        error_code="",
+        error_message="",
+    )
+    document.refresh_from_db()

@@ -1,0 +1,326 @@
+"""Entry points from Jumpseller events (paid, canceled), notas de crédito, the merchant's actions."""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from core.formatting import format_clp
+from emission.dte import (
+    DteRefusal,
+    Receptor,
+    build_nota_credito_anula,
+    build_nota_credito_parcial,
+)
+from emission.models import (
+    Document,
+    DocumentKind,
+    DocumentState,
+    EmissionMode,
+    EmissionSettings,
+)
+from emission.services.configuration import dte_settings_for, emission_settings_for
+from emission.services.delivery import document_email_customer
+from emission.services.documents import (
+    document_body_store,
+    document_build,
+    document_build_with,
+    document_get_or_create,
+    document_send,
+    document_withdraw,
+)
+from emission.services.selfservice_link import selfservice_notice_send
+from emission.services.state import (
+    EmissionWaiting,
+    RetryLater,
+    document_fields_set,
+    document_transition,
+    enqueue,
+    run_now_or_later,
+)
+
+logger = logging.getLogger(__name__)
+
+
+# Called by integration's webhook task (settings.JUMPSELLER_EVENT_HANDLERS). ``StoreDisconnected``
+# propagates on purpose: the event then stays "received" and is dispatched again after reconnecting.
+def order_paid_received(*, store_id: int, order_id: int, event_id: int | None = None) -> None:
+    run_now_or_later(
+        "emission.emit_for_order",
+        store_id,
+        order_id,
+        work=lambda: document_emit_for_order(store_id=store_id, order_id=order_id),
+    )
+
+
+def order_canceled_received(*, store_id: int, order_id: int, event_id: int | None = None) -> None:
+    run_now_or_later(
+        "emission.annul_for_order",
+        store_id,
+        order_id,
+        work=lambda: document_annul_for_order(store_id=store_id, order_id=order_id),
+    )
+
+
+def _factura_receptor(order: dict[str, Any]) -> Receptor | None:
+    """The company data the customer typed at checkout, when complete and valid (factura directa)."""
+    try:
+        return Receptor.from_order({"order": order})
+    except DteRefusal:
+        return None
+
+
+# One sale document per order, whatever its type: the type (boleta or factura) is fixed when the row is
+# created, so a retry after a settings change can never emit a second, different document.
+SALE_PURPOSE = "venta"
+
+
+def document_emit_for_order(*, store_id: int, order_id: int) -> Document | None:
+    """Issue the document a paid order is owed under the store's mode (the webhook is only a trigger:
+    the order is re-read from Jumpseller and must be paid)."""
+    from integration.services import jumpseller_client_for  # integration is below emission
+
+    cfg = emission_settings_for(store_id=store_id)
+    with jumpseller_client_for(store_id) as client:  # raises StoreDisconnected: the event waits
+        order = client.get_order(order_id)
+        store_code = client.store_code
+    if order.get("status_enum") != "paid":
+        logger.info("order %s is %s, not paid: nothing to emit", order_id, order.get("status_enum"))
+        return None
+    if cfg.mode in (EmissionMode.LINK_BOLETA_O_FACTURA, EmissionMode.LINK_SOLO_BOLETA):
+        selfservice_notice_send(store_id=store_id, order=order)
+        return None
+    factura = cfg.factura_directa and _factura_receptor(order) is not None
+    document, _ = document_get_or_create(
+        store_id=store_id,
+        store_code=store_code,
+        order=order,
+        purpose=SALE_PURPOSE,
+        kind=DocumentKind.FACTURA if factura else DocumentKind.BOLETA,
+        demo=cfg.demo_mode,
+    )
+    if document.state == DocumentState.EMITTED:
+        return document
+    # The factura's receptor comes from the order (the engine reads and checks it).
+    if document.request_body is None and not document_build(document=document, order=order, cfg=cfg):
+        return document
+    return document_send(store_id=store_id, document_id=document.pk)
+
+
+def document_annul_for_order(*, store_id: int, order_id: int) -> list[Document]:
+    """``order_canceled``: the cancellation is recorded on the order's documents first (nothing can lose
+    it), then every emitted boleta/factura gets its nota de crédito (``CodRef`` 1). A document never sent
+    is withdrawn; one on its way is annulled as soon as it is emitted (``_emitted``, and the sweep)."""
+    from integration.services import jumpseller_client_for
+
+    cfg = emission_settings_for(store_id=store_id)
+    with jumpseller_client_for(store_id) as client:
+        order = client.get_order(order_id)
+        store_code = client.store_code
+    if order.get("status_enum") != "canceled":
+        return []
+    originals = Document.objects.filter(store_id=store_id, order_id=order_id).exclude(
+        kind=DocumentKind.NOTA_CREDITO
+    )
+    originals.update(cancel_requested=True)
+    if not originals.exists() and cfg.mode in (EmissionMode.BOLETA, EmissionMode.BOLETA_CONVERTIBLE):
+        # The payment's emission may not have created its row yet: create it canceled, so it never goes out.
+        document_get_or_create(
+            store_id=store_id,
+            store_code=store_code,
+            order=order,
+            purpose=SALE_PURPOSE,
+            kind=DocumentKind.BOLETA,
+            demo=cfg.demo_mode,
+            cancel_requested=True,
+        )
+    notas = []
+    for original in originals:
+        if original.state == DocumentState.EMITTED:
+            notas.append(
+                nota_credito_anula(
+                    document=original, cfg=cfg, order=order, razon="Anula documento: orden anulada"
+                )
+            )
+        elif original.attempts == 0:
+            document_withdraw(original)
+    for nota in notas:
+        if nota.state != DocumentState.EMITTED and nota.request_body is not None:
+            document_send(store_id=store_id, document_id=nota.pk)
+    return notas
+
+
+def document_annul(*, store_id: int, document_id: int, razon: str = "Anula documento") -> Document:
+    """The merchant's total nota de crédito (``CodRef`` 1) for one emitted boleta or factura, whatever the
+    order's status in Jumpseller. Idempotent: a document has at most one annulling nota (``nc:<id>``)."""
+    original = Document.objects.select_related("store").get(pk=document_id, store_id=store_id)
+    if original.state != DocumentState.EMITTED or original.kind == DocumentKind.NOTA_CREDITO:
+        raise ActionRefused("Solo se puede anular con nota de crédito una boleta o factura emitida.")
+    order = {
+        "id": original.order_id,
+        "created_at": "",
+        "customer": {"email": original.customer_email, "fullname": original.customer_name},
+    }
+    nota = nota_credito_anula(
+        document=original, cfg=emission_settings_for(store_id=store_id), order=order, razon=razon
+    )
+    if nota.state != DocumentState.EMITTED and nota.request_body is not None:
+        try:
+            document_send(store_id=store_id, document_id=nota.pk)
+        except (RetryLater, EmissionWaiting):
+            pass  # recorded on the nota; the sweep (or "Reanudar") sends it
+    nota.refresh_from_db()
+    return nota
+
+
+def nota_credito_anula(
+    *, document: Document, cfg: EmissionSettings, order: dict[str, Any], razon: str
+) -> Document:
+    """The (single) nota de crédito that annuls ``document``; built once, sent by the caller. If partial
+    notas already credited part of it, this one credits only what remains."""
+    nota, _ = document_get_or_create(
+        store_id=document.store_id,
+        store_code=document.store.code,
+        order=order,
+        purpose=f"nc:{document.pk}",
+        kind=DocumentKind.NOTA_CREDITO,
+        demo=document.demo,
+        annuls=document,
+    )
+    if nota.request_body is None and nota.state in (DocumentState.PENDING, DocumentState.FAILED_RETRYING):
+        credited = _credited(document, exclude_pk=nota.pk)
+        remaining = (document.mnt_total or 0) - credited
+        common = {
+            "original_tipo": document.tipo,
+            "original_folio": document.folio,
+            "original_fecha": document.fecha_emision,
+            "today": timezone.localdate(),
+        }
+        if credited and remaining > 0:
+            document_build_with(
+                nota,
+                cfg,
+                lambda dte: build_nota_credito_parcial(
+                    document.request_body, settings=dte, amount=remaining, razon=f"{razon} (saldo)", **common
+                ),
+            )
+        elif remaining > 0:
+            document_build_with(
+                nota,
+                cfg,
+                lambda dte: build_nota_credito_anula(
+                    document.request_body, settings=dte, razon=razon, **common
+                ),
+            )
+        else:
+            document_transition(
+                nota,
+                to=DocumentState.REQUIRES_REVIEW,
+                error_code="already_credited",
+                error_message="El documento ya fue devuelto por completo con notas de crédito.",
+            )
+    return nota
+
+
+def _credited(document: Document, *, exclude_pk: int | None = None) -> int:
+    """Pesos already credited (or on their way) against ``document`` by its notas."""
+    notas = document.notas.exclude(state=DocumentState.REQUIRES_REVIEW).exclude(pk=exclude_pk)
+    return sum(nota.mnt_total or 0 for nota in notas)
+
+
+class ActionRefused(Exception):
+    """A merchant action that cannot be done as asked; ``message`` says why, in Spanish."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def nota_credito_parcial_create(
+    *,
+    store_id: int,
+    document_id: int,
+    request_key: str,
+    lines: list[tuple[int, Decimal]] | None = None,
+    amount: int | None = None,
+    razon: str = "Devolución parcial",
+) -> Document:
+    """The merchant's partial nota de crédito (``CodRef`` 3) for refunded lines or an amount.
+
+    ``request_key`` comes from the form that asked for it, so a double submit gets the same nota. The
+    notas of a document never add up to more than the document itself."""
+    from integration.models import Store
+
+    original = Document.objects.get(pk=document_id, store_id=store_id)
+    if original.state != DocumentState.EMITTED or original.kind == DocumentKind.NOTA_CREDITO:
+        raise ActionRefused("Solo se puede emitir una nota de crédito sobre una boleta o factura emitida.")
+    purpose = f"ncp:{original.pk}:{request_key[:24]}"
+    existing = Document.objects.filter(store_id=store_id, order_id=original.order_id, purpose=purpose).first()
+    if existing:
+        return existing
+    if original.notas.filter(purpose__startswith="nc:").exclude(state=DocumentState.REQUIRES_REVIEW).exists():
+        raise ActionRefused("Este documento ya está anulado con una nota de crédito.")
+    cfg = emission_settings_for(store_id=store_id)
+    order = {
+        "id": original.order_id,
+        "created_at": "",
+        "customer": {"email": original.customer_email, "fullname": original.customer_name},
+    }
+    try:
+        built = build_nota_credito_parcial(
+            original.request_body,
+            original_tipo=original.tipo,
+            original_folio=original.folio,
+            original_fecha=original.fecha_emision,
+            settings=dte_settings_for(cfg),
+            today=timezone.localdate(),
+            lines=lines,
+            amount=amount,
+            razon=razon,
+        )
+    except DteRefusal as refusal:
+        raise ActionRefused(refusal.message) from refusal
+    total = (built.totals or {}).get("MntTotal") or 0
+    with transaction.atomic():
+        # The original's row is the lock: two submits with different keys cannot both pass the balance check.
+        original = Document.objects.select_for_update().get(pk=original.pk, store_id=store_id)
+        credited = _credited(original)
+        if credited + total > (original.mnt_total or 0):
+            raise ActionRefused(
+                f"La devolución ({format_clp(total)}) más lo ya devuelto ({format_clp(credited)}) supera el "
+                f"total del documento ({format_clp(original.mnt_total)})."
+            )
+        nota, created = document_get_or_create(
+            store_id=store_id,
+            store_code=Store.objects.values_list("code", flat=True).get(pk=store_id),
+            order=order,
+            purpose=purpose,
+            kind=DocumentKind.NOTA_CREDITO,
+            demo=original.demo,
+            annuls=original,
+        )
+        if created:
+            document_body_store(nota, built)
+    transaction.on_commit(lambda: enqueue("emission.send_document", store_id, nota.pk))
+    return nota
+
+
+def document_email_resend(*, store_id: int, document_id: int) -> Document:
+    """The merchant's "Reenviar correo": send the document's email again, now."""
+    document = Document.objects.select_related("store").get(pk=document_id, store_id=store_id)
+    if document.state != DocumentState.EMITTED:
+        raise ActionRefused("El documento aún no está emitido: el correo se enviará cuando se emita.")
+    document_fields_set(document, email_sent_at=None, email_error="")
+    cfg = emission_settings_for(store_id=store_id)
+    try:
+        document_email_customer(document=document, cfg=cfg)
+    except RetryLater as exc:
+        raise ActionRefused(f"No se pudo enviar el correo: {document.email_error}") from exc
+    document.refresh_from_db()
+    if document.email_error:
+        raise ActionRefused(document.email_error)
+    return document

@@ -1,0 +1,131 @@
+"""The store's emission queue: pause, resume, retry, and the sweep of due, stuck or undelivered work."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
+from django.utils import timezone
+
+from emission.models import (
+    Document,
+    DocumentKind,
+    DocumentState,
+    EmissionSettings,
+)
+from emission.services.configuration import emission_settings_for
+from emission.services.state import document_transition, enqueue
+
+logger = logging.getLogger(__name__)
+
+
+def queue_pause(*, store_id: int, reason: str, automatic: bool = False) -> bool:
+    """Pause emission for one store: orders keep arriving and wait as "pendiente"; nothing is dropped."""
+    emission_settings_for(store_id=store_id)  # the row may not exist yet (created on first use)
+    updated = EmissionSettings.objects.filter(store_id=store_id, queue_paused=False).update(
+        queue_paused=True, queue_paused_reason=reason[:300], queue_paused_at=timezone.now()
+    )
+    if updated:
+        logger.warning(
+            "emission queue paused for store %s (%s)", store_id, "automatic" if automatic else "merchant"
+        )
+    return bool(updated)
+
+
+def queue_resume(*, store_id: int) -> int:
+    """Resume and send everything that waited (same Idempotency-Keys, so nothing is emitted twice)."""
+    EmissionSettings.objects.filter(store_id=store_id).update(
+        queue_paused=False, queue_paused_reason="", queue_paused_at=None
+    )
+    waiting = Document.objects.filter(
+        store_id=store_id, state__in=[DocumentState.PENDING, DocumentState.FAILED_RETRYING]
+    )
+    waiting.update(next_attempt_at=None)
+    counts = _redispatch(waiting)
+    return counts["send"] + counts["rebuild"]
+
+
+def _redispatch(documents: QuerySet[Document], *, limit: int | None = None) -> dict[str, int]:
+    """Enqueue documents again, oldest first: a built one is sent as it is (same body, same key); one whose
+    build never finished (e.g. OpenFactura unreachable for the issuer data) is rebuilt from the order."""
+    counts = {"send": 0, "rebuild": 0}
+    rows = (
+        documents.annotate(built=ExpressionWrapper(~Q(request_json=""), output_field=BooleanField()))
+        .order_by("created_at", "pk")
+        .values_list("store_id", "pk", "order_id", "kind", "built")
+    )
+    for store_id, pk, order_id, kind, built in rows[:limit] if limit is not None else rows:
+        if built:
+            transaction.on_commit(lambda s=store_id, d=pk: enqueue("emission.send_document", s, d))
+            counts["send"] += 1
+        else:
+            task = (
+                "emission.annul_for_order" if kind == DocumentKind.NOTA_CREDITO else "emission.emit_for_order"
+            )
+            transaction.on_commit(lambda t=task, s=store_id, o=order_id: enqueue(t, s, o))
+            counts["rebuild"] += 1
+    return counts
+
+
+def document_retry(*, store_id: int, document_id: int) -> Document:
+    """The merchant's "Reintentar": a document in review goes back to pending and is rebuilt from the
+    current order and settings (same key; a merchant's partial nota keeps its body); a failed one is sent
+    now."""
+    document = Document.objects.get(pk=document_id, store_id=store_id)
+    if document.state == DocumentState.REQUIRES_REVIEW and document.purpose.startswith("ncp:"):
+        document_transition(document, to=DocumentState.PENDING, error_code="", error_message="")
+    elif document.state == DocumentState.REQUIRES_REVIEW:
+        document_transition(
+            document, to=DocumentState.PENDING, request_json="", tipo=None, error_code="", error_message=""
+        )
+    transaction.on_commit(lambda: _redispatch(Document.objects.filter(pk=document.pk, store_id=store_id)))
+    return document
+
+
+MAX_DELIVER_ATTEMPTS = 10
+
+
+EMAIL_SKIPPED = "No enviado:"  # prefix of a permanent reason not to email (no address, disabled)
+
+
+def emission_sweep(*, now: datetime | None = None) -> dict[str, int]:
+    """Reconcile instead of trusting delivery (beat, every minute): re-enqueue documents whose retry is due,
+    whose sending lease expired (a worker died) or that were never dispatched; annul emitted documents of
+    canceled orders that have no nota yet; deliver emitted documents not yet emailed/attached. Paused and
+    disconnected stores wait."""
+    now = now or timezone.now()
+    lease = timedelta(seconds=settings.EMISSION_SENDING_LEASE_SECONDS)
+    active = Document.objects.filter(store__status="connected").exclude(
+        store__emission_settings__queue_paused=True
+    )
+    due = (
+        Q(state=DocumentState.FAILED_RETRYING, next_attempt_at__lte=now)
+        | Q(state=DocumentState.SENDING, last_attempt_at__lt=now - lease)
+        | Q(state=DocumentState.PENDING, created_at__lt=now - timedelta(minutes=2))
+    )
+    counts = _redispatch(active.filter(due), limit=500)
+    unannulled = (
+        active.filter(state=DocumentState.EMITTED, cancel_requested=True)
+        .exclude(kind=DocumentKind.NOTA_CREDITO)
+        .exclude(notas__purpose__startswith="nc:")
+    )
+    counts["annul"] = 0
+    for store_id, order_id in unannulled.values_list("store_id", "order_id").distinct()[:200]:
+        enqueue("emission.annul_for_order", store_id, order_id)
+        counts["annul"] += 1
+    undelivered = active.filter(
+        state=DocumentState.EMITTED,
+        emitted_at__lt=now - timedelta(minutes=2),
+        deliver_attempts__lt=MAX_DELIVER_ATTEMPTS,
+    ).filter(
+        Q(attached_at__isnull=True)
+        | (Q(email_sent_at__isnull=True) & ~Q(email_error__startswith=EMAIL_SKIPPED))
+    )
+    counts["deliver"] = 0
+    for store_id, pk in undelivered.values_list("store_id", "pk")[:500]:
+        enqueue("emission.deliver_document", store_id, pk)
+        counts["deliver"] += 1
+    return counts
