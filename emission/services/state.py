@@ -10,7 +10,6 @@ from typing import Any
 from django.utils import timezone
 
 from core import queue as task_queue
-
 from emission.models import (
     TRANSITIONS,
     Document,
