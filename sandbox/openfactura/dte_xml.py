@@ -8,7 +8,10 @@ placeholders: the sandbox has no CAF and no certificate (dte-rules.md §8 step 4
 
 Schemas: ``../shared/sii-schemas`` beside the repository (``DTE_v10.xsd`` for 33/34/56/61,
 ``BoletaDTE_wrapper.xsd`` for 39/41), or the folder in the setting ``SANDBOX_OPENFACTURA_SCHEMAS_DIR``
-(environment ``SII_SCHEMAS_DIR``); when the folder is missing the schema check is skipped.
+(environment ``SII_SCHEMAS_DIR``). Without that folder's ``DTE_v10.xsd``, 33/34/56/61 are checked
+against the copy shipped in the ``cl-sii`` package (read here directly, never through the product's
+engine), so the fake stays at least as strict as the docs in any clone; boletas are checked only when
+the folder has ``BoletaDTE_wrapper.xsd`` (no package ships it). ``""`` disables the schema check.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import threading
 from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -31,18 +35,35 @@ DS_NS = "http://www.w3.org/2000/09/xmldsig#"
 MAX_SCHEMA_DETAILS = 10
 # Keys of a boleta body that the boleta schema does not have and OpenFactura tolerates (§9 #5, #6).
 BOLETA_IGNORED = {("Emisor", "Acteco"), ("Totales", "TasaIVA")}
+FACTURA_SCHEMA = "DTE_v10.xsd"
+BOLETA_SCHEMA = "BoletaDTE_wrapper.xsd"
+CL_SII_FACTURA_SCHEMA = ("cl_sii", "data/ref/factura_electronica/schemas-xml/DTE_v10.xsd")
 
 _lock = threading.Lock()  # an XMLSchema's error log is per object: one validation at a time
 
 
-def schemas_dir() -> Path | None:
+def _configured_dir() -> Path | None:
+    """The schemas folder to read (it may be missing), or ``None`` when the setting is ``""``."""
     from django.conf import settings
 
     configured = getattr(settings, "SANDBOX_OPENFACTURA_SCHEMAS_DIR", None)
     if configured is None:
         configured = os.environ.get("SII_SCHEMAS_DIR") or settings.BASE_DIR.parent / "shared" / "sii-schemas"
-    path = Path(configured) if configured else None
-    return path if path and (path / "DTE_v10.xsd").exists() else None
+    return Path(configured) if configured else None
+
+
+def schema_path(tipo: int) -> Path | None:
+    """The XSD a document of ``tipo`` is checked against (``None``: no check)."""
+    folder = _configured_dir()
+    if folder is None:
+        return None
+    if tipo in BOLETAS:
+        path = folder / BOLETA_SCHEMA
+        return path if path.is_file() else None
+    if (folder / FACTURA_SCHEMA).is_file():
+        return folder / FACTURA_SCHEMA
+    package, relative = CL_SII_FACTURA_SCHEMA
+    return Path(str(resources.files(package).joinpath(relative)))
 
 
 @lru_cache(maxsize=4)
@@ -179,15 +200,14 @@ _NS_PREFIX = re.compile(r"\{[^}]*\}")
 
 
 def schema_errors(dte: dict, *, tipo: int, stamped_at: datetime) -> list[dict[str, Any]]:
-    """The OF-08 details of ``dte`` against the SII schema (empty when valid or when no schemas)."""
-    folder = schemas_dir()
-    if folder is None:
+    """The OF-08 details of ``dte`` against the SII schema (empty when valid or when no schema applies)."""
+    path = schema_path(tipo)
+    if path is None:
         return []
     try:
         root = build(dte, tipo=tipo, folio=1, stamped_at=stamped_at)
     except (ValueError, TypeError) as exc:
         return [detail("dte", f"No se pudo construir el XML: {exc}")]
-    path = folder / ("BoletaDTE_wrapper.xsd" if tipo in BOLETAS else "DTE_v10.xsd")
     schema = _schema(str(path))
     with _lock:
         if schema.validate(root):

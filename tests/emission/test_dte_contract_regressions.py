@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from emission.dte import DteRefusal, OrderInvalid, Receptor, validate_body
+from emission.dte import DteRefusal, OrderInvalid, Receptor
 
 from .dte_support import (
     IVA_INCLUDED,
@@ -29,15 +29,15 @@ BUYER = Receptor(
 )
 
 
-def test_boleta_under_135_uf_is_for_the_consumidor_final_even_with_a_receptor(schemas_dir):
+def test_boleta_under_135_uf_is_for_the_consumidor_final_even_with_a_receptor(sii_schemas):
     # §5 Receptor: "boleta: RUTRecep 66666666-6" — only a boleta over 135 UF names the real buyer.
     built = build(paid_order([product("Polera", 2, 11990)], buyer=True), receptor=BUYER)
-    validate_body(built.body, schemas_dir=schemas_dir)
+    sii_schemas.validate(built.body)
     assert built.body["dte"]["Encabezado"]["Receptor"] == {"RUTRecep": "66666666-6"}
     assert "MedioPago" not in built.body["dte"]["Encabezado"]["IdDoc"]
 
 
-def test_boleta_over_135_uf_takes_the_buyer_from_the_order_billing_data(schemas_dir):
+def test_boleta_over_135_uf_takes_the_buyer_from_the_order_billing_data(sii_schemas):
     # §5: a boleta over 135 UF needs the real buyer; "refuse clearly if absent" — here it is present.
     order = paid_order(
         [product("Notebook", 1, 6_000_000)],
@@ -53,7 +53,7 @@ def test_boleta_over_135_uf_takes_the_buyer_from_the_order_billing_data(schemas_
         payment_method_type="manual",
     )
     built = build(order)
-    validate_body(built.body, schemas_dir=schemas_dir)
+    sii_schemas.validate(built.body)
     encabezado = built.body["dte"]["Encabezado"]
     assert encabezado["IdDoc"]["MedioPago"] == 3
     assert encabezado["Receptor"] == {
@@ -73,7 +73,7 @@ def test_boleta_over_135_uf_with_the_generic_rut_is_refused():
     assert caught.value.code == "boleta_over_135_uf"
 
 
-def test_factura_chooses_the_net_that_lands_on_the_paid_total(schemas_dir):
+def test_factura_chooses_the_net_that_lands_on_the_paid_total(sii_schemas):
     # §4: a factura's MntTotal must be within 1 peso of order.total. The lines add up to 134 774 and
     # Jumpseller says 134 775 (one peso off, accepted as for a boleta). round(134774 / 1.19) = 113255
     # gives 134 773 (2 pesos from what was paid); the neighbouring net 113256 gives 134 775.
@@ -85,13 +85,13 @@ def test_factura_chooses_the_net_that_lands_on_the_paid_total(schemas_dir):
         total=134775,
     )
     built = build(order, "factura")
-    validate_body(built.body, schemas_dir=schemas_dir)
+    sii_schemas.validate(built.body)
     assert totales(built) == {"MntNeto": 113256, "TasaIVA": 19, "IVA": 21519, "MntTotal": 134775}
     assert built.difference == 0
     assert sum(line["MontoItem"] for line in detalle(built)) == 113256
 
 
-def test_factura_of_a_consistent_order_keeps_round_t_over_119(schemas_dir):
+def test_factura_of_a_consistent_order_keeps_round_t_over_119():
     order = paid_order(
         [product("Polera", 2, 65137)], shipping=4500, shipping_taxes=(SHIPPING_IVA_INCLUDED,), buyer=True
     )
@@ -145,12 +145,12 @@ def test_order_discount_larger_than_every_line_says_what_to_check():
     )
 
 
-def test_net_priced_line_with_seven_decimal_quantity(schemas_dir):
+def test_net_priced_line_with_seven_decimal_quantity(sii_schemas):
     # §4: QtyItem at most 6 decimals, MontoItem = round(QtyItem × PrcItem) − DescuentoMonto exactly,
     # and the gross is Jumpseller's round(N × 1.19) with N = round(qty × price) on the real quantity.
     order = paid_order([product("Queso", "0.1234567", 182505, taxes=(IVA_ON_TOP,)), product("Pan", 1, 990)])
     built = build(order)
-    validate_body(built.body, schemas_dir=schemas_dir)
+    sii_schemas.validate(built.body)
     first = detalle(built)[0]
     assert first["QtyItem"] == 0.123457
     assert first["MontoItem"] == 26812  # round(22531 × 1.19)

@@ -13,7 +13,6 @@ from emission.dte import (
     StoreDteSettings,
     build_nota_credito_anula,
     build_nota_credito_parcial,
-    validate_body,
 )
 
 from .dte_support import IVA_ON_TOP, TODAY, amounts, build, fixture, paid_order, product, totales
@@ -46,10 +45,10 @@ def parcial(original, **kwargs):
     )
 
 
-def test_annulling_a_boleta_converts_its_lines_to_net(schemas_dir):
+def test_annulling_a_boleta_converts_its_lines_to_net(sii_schemas):
     boleta = build(fixture("jumpseller", "order_paid__mixta_despacho_exento"))
     nota = anula(boleta)
-    validate_body(nota.body, schemas_dir=schemas_dir)
+    sii_schemas.validate(nota.body)
     assert nota.tipo == 61
     assert nota.body["dte"] == {
         "Encabezado": {
@@ -98,30 +97,30 @@ def test_annulling_a_boleta_converts_its_lines_to_net(schemas_dir):
     assert nota.difference == 0
 
 
-def test_annulling_a_boleta_within_one_peso(schemas_dir):
+def test_annulling_a_boleta_within_one_peso(sii_schemas):
     # Gross 2 × 1000 + 1990: net 2513 gives IVA 477 → 2990; a boleta of 2989 has no exact net.
     boleta = build(paid_order([product("A", 1, 999), product("B", 1, 1990)]))
     assert totales(boleta) == {"MntNeto": 2512, "IVA": 477, "MntTotal": 2989}
     nota = anula(boleta, razon="Cliente desiste de la compra")
-    validate_body(nota.body, schemas_dir=schemas_dir)
+    sii_schemas.validate(nota.body)
     assert totales(nota) == {"MntNeto": 2512, "TasaIVA": 19, "IVA": 477, "MntTotal": 2989}
     assert nota.body["dte"]["Referencia"][0]["RazonRef"] == "Cliente desiste de la compra"
 
 
-def test_annulling_a_boleta_with_a_global_discount_carries_the_net_discount(schemas_dir):
+def test_annulling_a_boleta_with_a_global_discount_carries_the_net_discount(sii_schemas):
     boleta = build(paid_order([product("Item", 1, 1190)], order_discount=119))
     nota = anula(boleta)
-    validate_body(nota.body, schemas_dir=schemas_dir)
+    sii_schemas.validate(nota.body)
     assert totales(nota) == {"MntNeto": 900, "TasaIVA": 19, "IVA": 171, "MntTotal": 1071}
     assert amounts(nota) == [(1, 1000, None, 1000, None)]
     assert nota.body["dte"]["DscRcgGlobal"][0]["ValorDR"] == 100
 
 
-def test_annulling_a_boleta_exenta(schemas_dir):
+def test_annulling_a_boleta_exenta(sii_schemas):
     boleta = build(paid_order([product("Libro", 2, 9990, taxes=())], order_discount=990))
     assert boleta.tipo == 41
     nota = anula(boleta)
-    validate_body(nota.body, schemas_dir=schemas_dir)
+    sii_schemas.validate(nota.body)
     assert totales(nota) == {"MntExe": 18990, "MntTotal": 18990}
     assert nota.body["dte"]["DscRcgGlobal"] == [
         {"NroLinDR": 1, "TpoMov": "D", "GlosaDR": "Descuento", "TpoValor": "$", "ValorDR": 990, "IndExeDR": 1}
@@ -129,10 +128,10 @@ def test_annulling_a_boleta_exenta(schemas_dir):
     assert nota.body["dte"]["Referencia"][0]["TpoDocRef"] == "41"
 
 
-def test_annulling_a_factura_copies_it(schemas_dir):
+def test_annulling_a_factura_copies_it(sii_schemas):
     factura = build(fixture("jumpseller", "order_paid__empresa"), "factura")
     nota = anula(factura)
-    validate_body(nota.body, schemas_dir=schemas_dir)
+    sii_schemas.validate(nota.body)
     original, copy = factura.body["dte"], nota.body["dte"]
     assert copy["Encabezado"]["Receptor"] == original["Encabezado"]["Receptor"]
     assert copy["Detalle"] == original["Detalle"]
@@ -141,24 +140,24 @@ def test_annulling_a_factura_copies_it(schemas_dir):
     assert nota.difference == 0
 
 
-def test_annulling_a_factura_exenta(schemas_dir):
+def test_annulling_a_factura_exenta(sii_schemas):
     order = paid_order([product("Curso", 1, 50000, taxes=())], buyer=True)
     factura = build(order, "factura")
     assert factura.tipo == 34
     nota = anula(factura)
-    validate_body(nota.body, schemas_dir=schemas_dir)
+    sii_schemas.validate(nota.body)
     assert totales(nota) == {"MntExe": 50000, "MntTotal": 50000}
     assert nota.body["dte"]["Referencia"][0]["TpoDocRef"] == "34"
 
 
-def test_annulling_a_boleta_of_more_than_60_lines_summarises_it(schemas_dir):
+def test_annulling_a_boleta_of_more_than_60_lines_summarises_it(sii_schemas):
     products = [product(f"Producto {n}", 1, 1990) for n in range(70)] + [
         product(f"Libro {n}", 1, 5000, taxes=()) for n in range(5)
     ]
     boleta = build(paid_order(products, order_discount=1000))
     assert len(boleta.body["dte"]["Detalle"]) == 75
     nota = anula(boleta)
-    validate_body(nota.body, schemas_dir=schemas_dir)
+    sii_schemas.validate(nota.body)
     # T = 70 × 1990 − 1000 = 138300 → MntNeto 116218, IVA 22081 (boleta IVA 22082: within 1 peso).
     assert nota.body["dte"]["Detalle"] == [
         {
@@ -190,14 +189,14 @@ def test_annulling_a_boleta_of_more_than_60_lines_summarises_it(schemas_dir):
     assert any("resume las líneas" in warning for warning in nota.warnings)
 
 
-def test_annulling_a_boleta_with_a_named_buyer_keeps_the_buyer(schemas_dir):
+def test_annulling_a_boleta_with_a_named_buyer_keeps_the_buyer(sii_schemas):
     # Only a boleta over 135 UF names its buyer (dte-semantics.md §5); under it the buyer is 66666666-6.
     buyer = Receptor(
         rut="76430498-5", razon_social="HOSTY SPA", giro="", direccion="Prat 527", comuna="Curicó"
     )
     boleta = build(paid_order([product("Notebook", 1, 5_400_001)]), receptor=buyer)
     nota = anula(boleta)
-    validate_body(nota.body, schemas_dir=schemas_dir)
+    sii_schemas.validate(nota.body)
     assert nota.body["dte"]["Encabezado"]["Receptor"] == {
         "RUTRecep": "76430498-5",
         "CdgIntRecep": "76430498-5",
@@ -207,10 +206,10 @@ def test_annulling_a_boleta_with_a_named_buyer_keeps_the_buyer(schemas_dir):
     }
 
 
-def test_v15_partial_refund_of_a_factura_line(schemas_dir):
+def test_v15_partial_refund_of_a_factura_line(sii_schemas):
     factura = build(paid_order([product("Item", 450, 20, taxes=(IVA_ON_TOP,))], buyer=True), "factura")
     nota = parcial(factura, lines=[(1, Decimal(450))], razon="Devolución de mercadería")
-    validate_body(nota.body, schemas_dir=schemas_dir)
+    sii_schemas.validate(nota.body)
     assert totales(nota) == {"MntNeto": 9000, "TasaIVA": 19, "IVA": 1710, "MntTotal": 10710}
     assert amounts(nota) == [(450, 20, None, 9000, None)]
     assert nota.body["dte"]["Referencia"][0] == {
@@ -223,27 +222,27 @@ def test_v15_partial_refund_of_a_factura_line(schemas_dir):
     }
 
 
-def test_partial_refund_of_boleta_lines(schemas_dir):
+def test_partial_refund_of_boleta_lines(sii_schemas):
     boleta = build(paid_order([product("Polera", 3, 11990), product("Libro", 2, 5000, taxes=())]))
     nota = parcial(boleta, lines=[(1, Decimal(1)), (2, Decimal(1))], razon="Devolución")
-    validate_body(nota.body, schemas_dir=schemas_dir)
+    sii_schemas.validate(nota.body)
     assert amounts(nota) == [(1, 10076, None, 10076, None), (1, 5000, None, 5000, 1)]
     assert totales(nota) == {"MntNeto": 10076, "MntExe": 5000, "TasaIVA": 19, "IVA": 1914, "MntTotal": 16990}
     assert nota.difference == 0
 
 
-def test_partial_refund_shares_the_global_discount(schemas_dir):
+def test_partial_refund_shares_the_global_discount(sii_schemas):
     # 2 × 10000 with a 2000 coupon: one unit back refunds 9000, not 10000.
     boleta = build(paid_order([product("Polera", 2, 10000)], order_discount=2000))
     nota = parcial(boleta, lines=[(1, Decimal(1))], razon="Devolución")
-    validate_body(nota.body, schemas_dir=schemas_dir)
+    sii_schemas.validate(nota.body)
     assert totales(nota) == {"MntNeto": 7563, "TasaIVA": 19, "IVA": 1437, "MntTotal": 9000}
 
 
-def test_partial_refund_of_an_amount(schemas_dir):
+def test_partial_refund_of_an_amount(sii_schemas):
     boleta = build(fixture("jumpseller", "order_paid__boleta_afecta"))
     nota = parcial(boleta, amount=5000, razon="Compensación por atraso")
-    validate_body(nota.body, schemas_dir=schemas_dir)
+    sii_schemas.validate(nota.body)
     assert amounts(nota) == [(1, 4202, None, 4202, None)]
     assert detalle_name(nota) == "Devolución parcial boleta N° 812"
     assert totales(nota) == {"MntNeto": 4202, "TasaIVA": 19, "IVA": 798, "MntTotal": 5000}

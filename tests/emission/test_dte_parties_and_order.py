@@ -92,14 +92,14 @@ def test_products_and_shipping_are_classified_independently():
     ]
 
 
-def test_untaxed_items_as_taxed_covers_shipping(schemas_dir):
+def test_untaxed_items_as_taxed_covers_shipping():
     settings = StoreDteSettings(organization=StoreDteSettings.demo().organization, untaxed_items="taxed")
     built = build(paid_order([product("Sin impuesto", 1, 1190, taxes=())], shipping=2380), settings=settings)
     assert built.tipo == 39
     assert totales(built) == {"MntNeto": 3000, "IVA": 570, "MntTotal": 3570}
 
 
-def test_gift_card_product_is_exempt_and_payment_with_a_gift_card_is_noted(schemas_dir):
+def test_gift_card_product_is_exempt_and_payment_with_a_gift_card_is_noted():
     built = build(fixture("jumpseller", "order_paid__gift_card"))
     assert totales(built) == {"MntNeto": 21008, "MntExe": 15000, "IVA": 3992, "MntTotal": 40000}
     assert [line.get("IndExe") for line in detalle(built)] == [1, None]
@@ -111,12 +111,12 @@ def test_gift_card_product_is_exempt_and_payment_with_a_gift_card_is_noted(schem
     assert built.difference == 0
 
 
-def test_order_wholly_paid_with_a_gift_card(schemas_dir):
+def test_order_wholly_paid_with_a_gift_card():
     built = build(paid_order([product("Taza", 1, 9990)], gift_cards=9990))
     assert built.body["custom"]["informationNote"] == "Pagado con gift card: $9.990"
 
 
-def test_free_item_keeps_its_quantity_and_omits_the_price(schemas_dir):
+def test_free_item_keeps_its_quantity_and_omits_the_price():
     built = build(paid_order([product("Polera", 1, 11990), product("Regalo", 2, 0)]))
     assert detalle(built)[1] == {"NroLinDet": 2, "NmbItem": "Regalo", "QtyItem": 2, "MontoItem": 0}
 
@@ -128,7 +128,7 @@ def test_item_names_are_cleaned_and_cut():
     assert built.warnings == [f"El nombre del producto «{'x' * 80}» se recortó a 80 caracteres."]
 
 
-def test_order_level_discount_exceeding_the_taxed_gross_makes_an_exempt_boleta(schemas_dir):
+def test_order_level_discount_exceeding_the_taxed_gross_makes_an_exempt_boleta():
     built = build(fixture("jumpseller", "order_paid__descuento_global"))
     assert built.tipo == 41
     assert totales(built) == {"MntExe": 10990, "MntTotal": 10990}
@@ -239,7 +239,7 @@ def test_receptor_from_json_and_invalid_email_is_dropped():
     assert receptor.email is None
 
 
-def test_factura_body_for_a_company(schemas_dir):
+def test_factura_body_for_a_company():
     built = build(fixture("jumpseller", "order_paid__empresa"), "factura")
     encabezado = built.body["dte"]["Encabezado"]
     assert list(encabezado) == ["IdDoc", "Emisor", "Receptor", "Totales"]

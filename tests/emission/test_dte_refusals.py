@@ -24,7 +24,6 @@ from emission.dte import (
     TotalsMismatch,
     UnsupportedTax,
     builder,
-    validate_body,
 )
 from emission.dte.store_settings import DEMO_ORGANIZATION
 
@@ -202,9 +201,9 @@ def test_boleta_over_135_uf_without_buyer():
     assert build(paid_order([product("Notebook", 1, 5_400_000)])).tipo == 39  # exactly 135 UF is fine
 
 
-def test_boleta_over_135_uf_with_the_buyer(schemas_dir):
+def test_boleta_over_135_uf_with_the_buyer(sii_schemas):
     built = build(paid_order([product("Notebook", 1, 5_400_001)]), receptor=COMPANY)
-    validate_body(built.body, schemas_dir=schemas_dir)
+    sii_schemas.validate(built.body)
     encabezado = built.body["dte"]["Encabezado"]
     assert encabezado["IdDoc"] == {
         "TipoDTE": 39,

@@ -6,7 +6,6 @@ import copy
 from datetime import date
 
 import pytest
-from lxml import etree
 
 from emission.dte import (
     Receptor,
@@ -46,14 +45,13 @@ DOCUMENTS = _documents()
 
 
 @pytest.mark.parametrize("tipo", [33, 34, 39, 41, 61])
-def test_every_type_is_valid_against_the_official_schema(tipo, schemas_dir):
+def test_every_type_is_valid_against_the_official_schema(tipo, sii_schemas):
     built = DOCUMENTS[tipo]
     assert built.tipo == tipo
-    schema_file = "BoletaDTE_wrapper.xsd" if tipo in (39, 41) else "DTE_v10.xsd"
-    schema = etree.XMLSchema(etree.parse(str(schemas_dir / schema_file)))
+    sii_schemas.validate(built.body)
+    schema = sii_schemas.xsd(tipo)  # DTE_v10.xsd (the folder's or cl-sii's) or BoletaDTE_wrapper.xsd
     document = dte_to_xml(built.body["dte"])
     assert schema.validate(document), schema.error_log
-    validate_body(built.body, schemas_dir=schemas_dir)
 
 
 @pytest.mark.parametrize("tipo", [33, 34, 61])
@@ -78,8 +76,8 @@ def test_boletas_without_a_schema_folder_are_checked_by_the_rules(monkeypatch):
     )
 
 
-def test_boleta_schema_from_the_environment(monkeypatch, schemas_dir):
-    monkeypatch.setenv("SII_SCHEMAS_DIR", str(schemas_dir))
+def test_boleta_schema_from_the_environment(monkeypatch, sii_schemas):
+    monkeypatch.setenv("SII_SCHEMAS_DIR", str(sii_schemas.path(41).parent))
     body = copy.deepcopy(DOCUMENTS[41].body)
     assert check_schema(body) == []
     body["dte"]["Encabezado"]["IdDoc"]["IndServicio"] = 9
@@ -170,7 +168,7 @@ def test_rules_catch_61_lines_on_a_factura_family_document():
     assert "Detalle: 61 líneas; el SII admite 60" in _broken(33, many)
 
 
-def test_schema_rejects_what_the_rules_would_too(schemas_dir):
+def test_schema_rejects_what_the_rules_would_too(sii_schemas):
     body = copy.deepcopy(DOCUMENTS[33].body)
     body["dte"]["Detalle"][0]["NmbItem"] = "x" * 81
-    assert "maxLength" in check_schema(body, schemas_dir=schemas_dir)[0]
+    assert "maxLength" in check_schema(body, schemas_dir=sii_schemas.factura_dir)[0]
