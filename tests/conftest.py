@@ -258,3 +258,23 @@ def wait_until(predicate, *, timeout: float = 30.0, interval: float = 0.1):
         if time.monotonic() > deadline:
             pytest.fail(f"condition not met within {timeout} s")
         time.sleep(interval)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """One line that says what this machine could not run (no ../shared beside the clone, no Chromium)."""
+    reasons: dict[str, int] = {}
+    for report in terminalreporter.stats.get("skipped", []):
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        kind = (
+            "boleta-XSD checks"
+            if reason.startswith("boleta XSD not found")
+            else "browser tests"
+            if reason.startswith("Chromium is not installed")
+            else f"other ({reason[:80]})"
+        )
+        reasons[kind] = reasons.get(kind, 0) + 1
+    if reasons:
+        summary = ", ".join(f"{count} {kind}" for kind, count in reasons.items())
+        terminalreporter.write_line(f"skipped on this machine: {summary}")
