@@ -4,50 +4,143 @@ Jumpseller gives the app no signed context when the admin opens it (jumpseller-a
 session is established by the OAuth round trip (:func:`merchant_login`) and kept in the session cookie,
 which production sends as ``SameSite=None; Secure`` so that it works inside the iframe.
 
-Embeddable pages drop ``X-Frame-Options`` (the project default is DENY) and send
-``Content-Security-Policy: frame-ancestors 'self' <JUMPSELLER_ADMIN_ORIGINS>`` instead.
+Three locks keep that session to its own store and its own admin:
+
+* **Framing** (:func:`embeddable`): X-Frame-Options stays DENY unless the request has a store; then
+  ``Content-Security-Policy: frame-ancestors 'self' <the admin origins of that store>`` (computed per
+  request from ``JUMPSELLER_ADMIN_ORIGINS``, whose ``{store}`` is the store's code). No store →
+  ``frame-ancestors 'none'``. Another store's storefront (whose theme HTML its merchant writes) may not
+  frame a logged-in page.
+* **Store binding** (:func:`stale_store_response`, run by ``integration.middleware.StoreBindingMiddleware``
+  before CSRF and before the view): every POST to a ``merchant_required`` view carries the hidden field
+  ``store`` = the store's code (``{% store_field %}``), and one that names another store — a tab left open
+  before this browser installed or opened another store — is a 409 page; nothing runs. ``merchant_login``
+  also gives the session a new key and a new CSRF token.
+* **Typed confirmation** (:func:`confirmation_refused`): Desconectar, the notas de crédito and pausing the
+  queue need the store's code typed into ``confirmacion`` (``{% confirm_field %}``), which one click in a
+  disguised frame cannot do.
 """
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Callable
 from functools import wraps
 
 from django.conf import settings
+from django.contrib import messages
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
-from django.views.decorators.clickjacking import xframe_options_exempt
+from django.middleware.csrf import rotate_token
+from django.shortcuts import get_object_or_404, redirect, render
 
 from . import selectors
 from .models import Store
 
+logger = logging.getLogger(__name__)
+
 SESSION_STORE_ID = "store_id"
 SESSION_STORE_CODE = "store_code"
 
+STORE_FIELD = "store"  # hidden field of every merchant form: the store's code
+CONFIRM_FIELD = "confirmacion"  # typed confirmation of the destructive actions: the store's code
+MERCHANT_VIEW = "merchant_view"  # attribute merchant_required sets on a view: its POSTs are store-bound
 
-def frame_ancestors() -> str:
-    return " ".join(["frame-ancestors", "'self'", *settings.JUMPSELLER_ADMIN_ORIGINS])
+# A store code is the store's subdomain (jumpseller-api.md §3.2, "storecode.jumpseller.com"): one DNS
+# label. Anything else never reaches a header.
+_STORE_CODE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+# An origin, optionally with the {store} placeholder; a configured entry with spaces, quotes or ";"
+# would add directives to the header, so it is dropped.
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.*{}-]+(?::[0-9]+)?")
+
+
+def _valid_code(code: str) -> bool:
+    return bool(_STORE_CODE.fullmatch(code))
+
+
+def admin_origins(store: Store | None) -> list[str]:
+    """The origins that may frame the pages of ``store``'s session.
+
+    ``JUMPSELLER_ADMIN_ORIGINS`` with ``{store}`` replaced by the store's code. The default is
+    ``https://{store}.jumpseller.com`` and ``https://jumpseller.com``, because the reference does not name
+    the admin's host: it says only that the store's own URL is ``https://<code>.jumpseller.com``
+    (jumpseller-api.md §3.2) and that the app opens "in an iframe inside the Jumpseller Admin" (§1.1,
+    §1.5). Jumpseller's own sample app links the admin as ``https://<code>.jumpseller.com/admin``
+    (``Jumpseller/exceller``); the former default also allowed Jumpseller's apex ``https://jumpseller.com``.
+    The default covers both readings and nothing else. ``frame-ancestors`` matches origins, not paths, so
+    the store's own storefront (same origin as its admin) is allowed too: only its own merchant's theme,
+    and the typed confirmation still guards the destructive actions. What it shuts out is every other
+    store's storefront (``*.jumpseller.com`` allowed all of them) and custom domains.
+    """
+    if store is None or not _valid_code(store.code):
+        return []
+    return [
+        origin.replace("{store}", store.code)
+        for origin in settings.JUMPSELLER_ADMIN_ORIGINS
+        if _ORIGIN.fullmatch(origin)
+    ]
+
+
+def anonymous_origins() -> list[str]:
+    """Who may frame a page without a store (install, consent refused, "tu navegador no guardó la
+    sesión"): any store's admin, since the merchant may not be known yet. Such pages hold no data and
+    offer no action, and a merchant whose browser blocks the iframe's cookies must read their advice
+    inside the admin (Safari)."""
+    return [
+        origin.replace("{store}", "*")
+        for origin in settings.JUMPSELLER_ADMIN_ORIGINS
+        if _ORIGIN.fullmatch(origin)
+    ]
+
+
+def frame_ancestors(store: Store | None) -> str:
+    if store is None:
+        return " ".join(["frame-ancestors", "'self'", *anonymous_origins()])
+    if not _valid_code(store.code):
+        return "frame-ancestors 'none'"
+    return " ".join(["frame-ancestors", "'self'", *admin_origins(store)])
+
+
+def _framing_store(request: HttpRequest) -> Store | None:
+    """The store whose admin may frame this response: the view's (``request.store``, still set after
+    Desconectar ends the session), else the session's (the OAuth callback has just logged in)."""
+    store = getattr(request, "store", None)
+    if store is not None:
+        return store
+    store = selectors.store_for_session(session=request.session)
+    if store is None or store.status == Store.Status.UNINSTALLED:
+        return None
+    return store
+
+
+def frame_for_store(response: HttpResponse, store: Store | None) -> HttpResponse:
+    response["Content-Security-Policy"] = frame_ancestors(store)
+    if store is None or _valid_code(store.code):
+        # XFrameOptionsMiddleware reads this attribute; for an invalid store code the project's DENY stays.
+        response.xframe_options_exempt = True
+    return response
 
 
 def embeddable(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Let Jumpseller's admin (and only it) frame the page."""
+    """Let the admin of the request's store (and only it) frame the page."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         response = view(request, *args, **kwargs)
-        response["Content-Security-Policy"] = frame_ancestors()
-        return response
+        return frame_for_store(response, _framing_store(request))
 
-    return xframe_options_exempt(wrapper)
+    return wrapper
 
 
 def merchant_login(request: HttpRequest, store: Store) -> None:
-    """Start a merchant session for ``store`` (a new session key: no fixation)."""
+    """Start a merchant session for ``store``: a new session key (no fixation) and a new CSRF token, so
+    no form rendered before the login (for this store or another) can post into the new session."""
     if request.session.get(SESSION_STORE_ID) not in (None, store.pk):
         request.session.flush()
     else:
         request.session.cycle_key()
+    rotate_token(request)
     request.session[SESSION_STORE_ID] = store.pk
     request.session[SESSION_STORE_CODE] = store.code
 
@@ -61,7 +154,8 @@ def merchant_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRe
 
     Also ``request.store_demo_mode`` (True, False or None when unknown) for the pages' banner.
 
-    A store the merchant disconnected (uninstalled) ends the session.
+    A store the merchant disconnected (uninstalled) ends the session. The view is marked
+    (``MERCHANT_VIEW``) so that ``StoreBindingMiddleware`` checks the ``store`` field of its POSTs.
     """
 
     @wraps(view)
@@ -75,7 +169,68 @@ def merchant_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRe
         request.store_demo_mode = selectors.store_demo_mode(store=store)
         return view(request, *args, **kwargs)
 
-    return embeddable(wrapper)
+    framed = embeddable(wrapper)
+    setattr(framed, MERCHANT_VIEW, True)  # functools.wraps of the outer decorators copies it
+    return framed
+
+
+def stale_store_response(request: HttpRequest) -> HttpResponse | None:
+    """The one store-binding check of merchant POSTs: None when the form's ``store`` field is the session's
+    store, else the 409 page (Spanish) — and nothing else runs.
+
+    Without a merchant session there is nothing to bind: ``merchant_required`` sends the browser to the App
+    URL and the view does not run.
+    """
+    store = selectors.store_for_session(session=request.session)
+    if store is None or store.status == Store.Status.UNINSTALLED:
+        return None
+    posted = request.POST.get(STORE_FIELD, "")
+    if posted == store.code:
+        return None
+    other = posted if _valid_code(posted) else ""
+    logger.warning("merchant form refused: %s", "another store's page" if other else "no store field")
+    current = store.name or store.code
+    if other:
+        title = "Esta página era de otra tienda"
+        text = (
+            f"Abriste esta página con la tienda «{other}», pero ahora este navegador tiene abierta la "
+            f"tienda «{current}» (se instaló o se abrió después). Para no mezclar las dos tiendas no se "
+            f"guardó ni se envió nada. Recarga la página para trabajar con «{current}», o vuelve a abrir "
+            f"la aplicación desde el panel de «{other}»."
+        )
+    else:
+        title = "Recarga la página"
+        text = (
+            "Este formulario no indica de qué tienda es (quizás la página se abrió antes de una "
+            f"actualización). No se guardó ni se envió nada. Recarga la página: es de la tienda «{current}»."
+        )
+    response = render(
+        request,
+        "integration/stale_store.html",
+        {"title": title, "text": text, "store": store},
+        status=409,
+    )
+    return frame_for_store(response, store)
+
+
+def confirmation_refused(request: HttpRequest) -> bool:
+    """True (with a Spanish error message) when a destructive POST lacks the store's code typed into
+    ``confirmacion``; the caller then redirects and does nothing.
+
+    Why typing: the frame-ancestors policy already keeps other stores' pages out, but the store's own
+    storefront shares its admin's origin, and a click is all a disguised frame can obtain. Fetch metadata
+    (``Sec-Fetch-Site``/``-Dest``) cannot help: a form inside the framed page is ``same-origin`` whoever
+    frames it, and the real admin frames it too.
+    """
+    typed = request.POST.get(CONFIRM_FIELD, "").strip().lower()
+    if typed == request.store.code.lower():
+        return False
+    messages.error(
+        request,
+        f"Para confirmar, escribe el código de tu tienda ({request.store.code}) en el campo de "
+        "confirmación. No se hizo nada.",
+    )
+    return True
 
 
 def store_object_or_404(request: HttpRequest, model: type[Model] | QuerySet, **lookup) -> Model:

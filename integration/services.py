@@ -390,7 +390,8 @@ def store_hooks_token_refetch(*, store_id: int) -> str | None:
 # --- Disconnect ----------------------------------------------------------------------------------
 def store_disconnect(*, store_id: int) -> None:
     """The merchant disconnects the app: delete our hooks in Jumpseller (a 404 is fine), forget the
-    tokens and the hooks token, mark the store uninstalled. Documents and events are kept."""
+    tokens and the hooks token and the store's OpenFactura API key, mark the store uninstalled (its
+    customers' links then answer 404). Documents and events are kept."""
     hooks = list(StoreHook.objects.filter(store_id=store_id))
     if hooks:
         try:
@@ -415,6 +416,10 @@ def store_disconnect(*, store_id: int) -> None:
             token_expires_at=None,
             updated_at=timezone.now(),
         )
+        # emission owns the key; integration imports emission only inside functions (STYLE.md).
+        from emission.services import emission_settings_forget_api_key
+
+        emission_settings_forget_api_key(store_id=store_id)
     logger.info("store %s disconnected by the merchant", store_id)
 
 

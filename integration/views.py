@@ -1,11 +1,15 @@
 """Edges for the merchant: the App URL, the OAuth callback and the merchant pages (Spanish).
 
 * ``GET /jumpseller/`` (App URL, pinned): with a merchant session → the merchant home; without one →
-  the authorization-code flow (:func:`install`).
-* ``GET /jumpseller/install``: a random single-use ``state`` (server-side and in the session) and a
-  redirect to Jumpseller's authorize page. "Reconectar" points here.
-* ``GET /jumpseller/callback`` (Redirect URL, pinned): checks ``state`` in constant time, explains
-  ``error=access_denied``, installs the store and starts the merchant session.
+  :func:`install`, by a redirect that sets a small signed cookie. It writes nothing: no session row, no
+  ``state`` (crawlers and link previews open it too).
+* ``GET /jumpseller/install``: where the install starts. A browser that keeps cookies (it came back with
+  that cookie, or has a session) gets a random single-use ``state`` (server-side and in the session) and
+  a redirect to Jumpseller's authorize page; a client without cookies gets one redirect to try, then a
+  page saying so, and nothing is stored. "Reconectar" points here.
+* ``GET /jumpseller/callback`` (Redirect URL, pinned): checks ``state`` in constant time before anything
+  else, then explains Jumpseller's ``error`` with fixed texts per known code (the parameter is never
+  shown), installs the store and starts the merchant session.
 * ``/jumpseller/app/...``: the merchant pages (``merchant_required``), embeddable in Jumpseller's admin.
 """
 
@@ -14,9 +18,11 @@ from __future__ import annotations
 import hmac
 import logging
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -24,7 +30,14 @@ from core.logging import log_context
 
 from . import oauth, selectors, services
 from .client import JumpsellerError, JumpsellerInvalidClient
-from .decorators import embeddable, merchant_login, merchant_logout, merchant_required, store_object_or_404
+from .decorators import (
+    confirmation_refused,
+    embeddable,
+    merchant_login,
+    merchant_logout,
+    merchant_required,
+    store_object_or_404,
+)
 from .models import Store, WebhookEvent
 
 logger = logging.getLogger(__name__)
@@ -38,6 +51,40 @@ def _problem(request: HttpRequest, *, title: str, text: str, status: int, retry:
     )
 
 
+# The install starts only in a browser that keeps cookies (the state lives in its session): the App URL
+# and a cookie-less /install set this signed cookie and send the browser to /install?cookie=1.
+INSTALL_COOKIE = "of_install"
+INSTALL_COOKIE_SALT = "integration.install"
+INSTALL_COOKIE_MAX_AGE = 15 * 60
+INSTALL_COOKIE_PATH = "/jumpseller/"
+INSTALL_RETRY_PARAM = "cookie"
+
+
+def _to_install(request: HttpRequest) -> HttpResponse:
+    response = redirect(f"{reverse('integration:install')}?{INSTALL_RETRY_PARAM}=1")
+    response.set_signed_cookie(
+        INSTALL_COOKIE,
+        "1",
+        salt=INSTALL_COOKIE_SALT,
+        max_age=INSTALL_COOKIE_MAX_AGE,
+        path=INSTALL_COOKIE_PATH,
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite=settings.SESSION_COOKIE_SAMESITE,  # sent inside the admin iframe, like the session
+    )
+    return response
+
+
+def _keeps_cookies(request: HttpRequest) -> bool:
+    """The browser came back with the install cookie, or already has a session (Reconectar)."""
+    if settings.SESSION_COOKIE_NAME in request.COOKIES:
+        return True
+    marker = request.get_signed_cookie(
+        INSTALL_COOKIE, default=None, salt=INSTALL_COOKIE_SALT, max_age=INSTALL_COOKIE_MAX_AGE
+    )
+    return marker is not None
+
+
 @never_cache
 @require_GET
 @embeddable
@@ -45,16 +92,71 @@ def app_url(request: HttpRequest) -> HttpResponse:
     store = selectors.store_for_session(session=request.session)
     if store is not None and store.status != Store.Status.UNINSTALLED:
         return redirect("integration:merchant_home")
-    return install(request)
+    return _to_install(request)
 
 
 @never_cache
 @require_GET
 @embeddable
 def install(request: HttpRequest) -> HttpResponse:
+    if not _keeps_cookies(request):
+        if request.GET.get(INSTALL_RETRY_PARAM) != "1":
+            return _to_install(request)
+        # The cookie set one redirect ago did not come back: a crawler, or a browser that blocks cookies
+        # inside the admin's iframe (the callback could not match the state either). Nothing is stored.
+        return _problem(
+            request,
+            title="Tu navegador no guardó la sesión",
+            text=(
+                "Para conectar tu tienda necesitamos una cookie de sesión, y tu navegador no la guardó "
+                "(algunos navegadores bloquean las cookies dentro del panel de Jumpseller). Abre la "
+                "aplicación en una pestaña nueva para continuar."
+            ),
+            status=400,
+        )
     state = services.oauth_state_create()
     request.session[SESSION_OAUTH_STATE] = state
-    return redirect(oauth.authorize_url(state=state))
+    response = redirect(oauth.authorize_url(state=state))
+    response.delete_cookie(
+        INSTALL_COOKIE, path=INSTALL_COOKIE_PATH, samesite=settings.SESSION_COOKIE_SAMESITE
+    )
+    return response
+
+
+# Jumpseller's ``error`` (RFC 6749 §4.1.2.1 codes) → a fixed page; the parameter itself is never shown.
+_DENIED = (
+    "No se autorizó la aplicación",
+    "Rechazaste el acceso de OpenFactura a tu tienda Jumpseller, así que no se conectó nada. "
+    "Sin ese acceso no podemos emitir boletas ni facturas por tus pedidos pagados. "
+    "Cuando quieras, vuelve a intentarlo y presiona «Autorizar».",
+    403,
+)
+_REFUSED = (
+    "Jumpseller no completó la autorización",
+    "Jumpseller rechazó la solicitud de autorización de la aplicación. No se conectó nada; inténtalo de "
+    "nuevo y, si vuelve a ocurrir, avísanos.",
+    400,
+)
+_UNAVAILABLE = (
+    "Jumpseller no está disponible",
+    "Jumpseller no pudo completar la autorización en este momento. No se conectó nada; inténtalo de "
+    "nuevo en unos minutos.",
+    503,
+)
+_OTHER = (
+    "Jumpseller no completó la autorización",
+    "Jumpseller no completó la autorización. No se conectó nada; inténtalo de nuevo.",
+    400,
+)
+OAUTH_ERRORS: dict[str, tuple[str, str, int]] = {
+    "access_denied": _DENIED,
+    "invalid_request": _REFUSED,
+    "unauthorized_client": _REFUSED,
+    "unsupported_response_type": _REFUSED,
+    "invalid_scope": _REFUSED,
+    "server_error": _UNAVAILABLE,
+    "temporarily_unavailable": _UNAVAILABLE,
+}
 
 
 @never_cache
@@ -70,25 +172,7 @@ def callback(request: HttpRequest) -> HttpResponse:
         except services.OAuthStateInvalid:
             state_ok = False
 
-    error = request.GET.get("error", "")
-    if error == "access_denied":
-        return _problem(
-            request,
-            title="No se autorizó la aplicación",
-            text=(
-                "Rechazaste el acceso de OpenFactura a tu tienda Jumpseller, así que no se conectó nada. "
-                "Sin ese acceso no podemos emitir boletas ni facturas por tus pedidos pagados. "
-                "Cuando quieras, vuelve a intentarlo y presiona «Autorizar»."
-            ),
-            status=403,
-        )
-    if error:
-        return _problem(
-            request,
-            title="Jumpseller no completó la autorización",
-            text=f"Jumpseller respondió con el error «{error[:60]}». No se conectó nada; inténtalo de nuevo.",
-            status=400,
-        )
+    # The state first: whatever else the URL says may come from someone else's link.
     if not state_ok:
         return _problem(
             request,
@@ -100,6 +184,12 @@ def callback(request: HttpRequest) -> HttpResponse:
             ),
             status=400,
         )
+    error = request.GET.get("error", "")
+    if error:
+        known = error if error in OAUTH_ERRORS else "other"
+        logger.info("oauth callback: Jumpseller answered error %s", known)
+        title, text, status = OAUTH_ERRORS.get(error, _OTHER)
+        return _problem(request, title=title, text=text, status=status)
     code = request.GET.get("code", "")
     if not code:
         return _problem(
@@ -168,6 +258,8 @@ def merchant_disconnect(request: HttpRequest) -> HttpResponse:
     store = request.store
     if request.method == "GET":
         return render(request, "integration/disconnect_confirm.html", {"store": store})
+    if confirmation_refused(request):
+        return redirect("integration:merchant_disconnect")
     services.store_disconnect(store_id=store.pk)
     merchant_logout(request)
     return render(request, "integration/disconnected.html", {"store_name": store.name or store.code})

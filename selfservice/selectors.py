@@ -1,4 +1,9 @@
-"""Reads for the self-service page: what the customer sees for one order."""
+"""Reads for the self-service page: what the customer sees for one order.
+
+The order is read from Jumpseller (the link must name an order of this store) and kept in the cache
+for ``SELFSERVICE_ORDER_CACHE_SECONDS`` (default 60; 0 turns it off), trimmed to what the page shows, so
+that reloading the page does not spend the store's API budget (780 requests/min per store). Everything
+that issues a document reads the order afresh (``services._read_order``); a POST refreshes the copy."""
 
 from __future__ import annotations
 
@@ -6,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from django.conf import settings
+from django.core.cache import cache
 from django.utils import timezone
 
 from emission.models import Document, DocumentKind, DocumentState, EmissionMode, EmissionSettings
@@ -66,16 +73,57 @@ def _describe(document: Document) -> dict[str, Any]:
     }
 
 
-def page_state(*, store_id: int, order_id: int) -> PageState:
-    """The order (re-read from Jumpseller: it must exist in this store) and its documents."""
+def _order_cache_seconds() -> int:
+    return settings.SELFSERVICE_ORDER_CACHE_SECONDS
+
+
+def _order_cache_key(store_id: int, order_id: int) -> str:
+    return f"selfservice:order:{store_id}:{order_id}"
+
+
+def _page_order(order: dict[str, Any]) -> dict[str, Any]:
+    """What the page uses of an order (no customer data is kept in the cache)."""
+    return {
+        "id": order.get("id"),
+        "status_enum": order.get("status_enum"),
+        "created_at": order.get("created_at"),
+        "completed_at": order.get("completed_at"),
+        "total": order.get("total"),
+        "products": [
+            {"name": p.get("name"), "qty": p.get("qty"), "price": p.get("price")}
+            for p in order.get("products") or []
+            if isinstance(p, dict)
+        ],
+    }
+
+
+def page_order(*, store_id: int, order_id: int, fresh: bool = False) -> dict[str, Any]:
+    """The order as the page shows it: from the cache unless ``fresh``; a read from Jumpseller (which
+    raises what ``services._read_order`` raises) refreshes the cached copy."""
+    seconds = _order_cache_seconds()
+    key = _order_cache_key(store_id, order_id)
+    if not fresh and seconds > 0:
+        cached = cache.get(key)
+        if cached is not None:
+            return cached
+    order = _page_order(_read_order(store_id, order_id))
+    if seconds > 0:
+        cache.set(key, order, seconds)
+    return order
+
+
+def page_state(*, store_id: int, order_id: int, fresh: bool = False) -> PageState:
+    """The order (read from Jumpseller, or its copy of the last ``SELFSERVICE_ORDER_CACHE_SECONDS``
+    unless ``fresh``: it must exist in this store) and its documents. A store that is not connected
+    (uninstalled, or its access refused) has no page: it is checked before the cache."""
     from integration.client import JumpsellerPermanentError
     from integration.services import StoreDisconnected
 
     store = Store.objects.filter(pk=store_id).first()
-    if store is None or store.status == Store.Status.UNINSTALLED:
+    if store is None or store.status != Store.Status.CONNECTED:
         raise LinkInvalid
     try:
-        order = _read_order(store_id, order_id)
+        order = page_order(store_id=store_id, order_id=order_id, fresh=fresh)
     except (JumpsellerPermanentError, StoreDisconnected):
         raise LinkInvalid from None
     if int(order.get("id") or 0) != order_id:

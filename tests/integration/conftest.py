@@ -128,9 +128,23 @@ def deliver(
     return client.post("/jumpseller/webhooks/", data=body, content_type="application/json", **headers)
 
 
+class MerchantBrowser(Client):
+    """Posts as the merchant pages' forms do: each carries the hidden ``store`` field, its store's code
+    (``{% store_field %}``; ``tests/merchant/test_store_binding.py`` tests the field itself)."""
+
+    def __init__(self, store_code: str, **kwargs):
+        super().__init__(**kwargs)
+        self.store_code = store_code
+
+    def post(self, path, data=None, *args, **kwargs):
+        if data is None or (isinstance(data, dict) and "store" not in data):
+            data = {**(data or {}), "store": self.store_code}
+        return super().post(path, data, *args, **kwargs)
+
+
 def merchant_client(store: Store) -> Client:
     """A browser with a merchant session of ``store`` (as the OAuth callback leaves it)."""
-    client = Client(enforce_csrf_checks=True)
+    client = MerchantBrowser(store.code, enforce_csrf_checks=True)
     session = client.session
     session["store_id"] = store.pk
     session["store_code"] = store.code

@@ -162,7 +162,7 @@ def test_disconnecting_from_the_app_removes_the_hooks_in_jumpseller(sandbox, htt
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', confirm.text).group(1)
     done = http.post(
         sandbox("/jumpseller/app/desconectar"),
-        data={"csrfmiddlewaretoken": token},
+        data={"csrfmiddlewaretoken": token, "store": "adios", "confirmacion": "adios"},
         headers={"Referer": sandbox("/jumpseller/app/desconectar"), "Origin": sandbox("")},
         timeout=30,
     )

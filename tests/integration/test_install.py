@@ -21,11 +21,15 @@ from .conftest import ACCOUNTS, API, HOOKS_TOKEN, PUBLIC, fixture_json, make_sto
 pytestmark = pytest.mark.django_db
 
 HOOK_URL = f"{PUBLIC}/jumpseller/webhooks/"
-CSP = "frame-ancestors 'self' https://*.jumpseller.com https://jumpseller.com"
+CSP = "frame-ancestors 'self' https://tienda-nunoa.jumpseller.com https://jumpseller.com"
 
 
 def start_install(client: Client) -> str:
-    response = client.get("/jumpseller/")
+    """Open the App URL like a browser: one hop to /jumpseller/install (which creates the state), then
+    the redirect to Jumpseller; returns the state."""
+    hop = client.get("/jumpseller/")
+    assert hop.status_code == 302 and hop["Location"] == "/jumpseller/install?cookie=1"
+    response = client.get(hop["Location"])
     assert response.status_code == 302
     query = parse_qs(urlsplit(response["Location"]).query)
     return query["state"][0]
@@ -67,7 +71,9 @@ def fake_jumpseller(
 
 def test_app_url_without_a_session_starts_the_authorization_code_flow():
     client = Client()
-    response = client.get("/jumpseller/")
+    hop = client.get("/jumpseller/")  # the state is created by /jumpseller/install, not the App URL
+    assert hop.status_code == 302 and hop["Location"] == "/jumpseller/install?cookie=1"
+    response = client.get(hop["Location"])
     assert response.status_code == 302
     parts = urlsplit(response["Location"])
     assert f"{parts.scheme}://{parts.netloc}{parts.path}" == f"{ACCOUNTS}/oauth/authorize"
@@ -196,7 +202,10 @@ def test_access_denied_is_explained_and_nothing_is_stored():
     assert "No se autorizó la aplicación" in text
     assert "Rechazaste el acceso de OpenFactura a tu tienda Jumpseller" in text
     assert "Intentar de nuevo" in text
-    assert response["Content-Security-Policy"] == CSP
+    # No store yet: any Jumpseller admin may show this page (it holds nothing), no other site.
+    assert response["Content-Security-Policy"] == (
+        "frame-ancestors 'self' https://*.jumpseller.com https://jumpseller.com"
+    )
     assert Store.objects.count() == 0 and len(responses.calls) == 0
     assert "store_id" not in client.session
 

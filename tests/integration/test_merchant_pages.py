@@ -92,7 +92,10 @@ def test_disconnecting_asks_first_then_deletes_hooks_and_secrets_and_ends_the_se
     store.refresh_from_db()
     assert store.status == Store.Status.CONNECTED
 
-    done = client.post("/jumpseller/app/desconectar", {"csrfmiddlewaretoken": csrf_token(confirm)})
+    done = client.post(
+        "/jumpseller/app/desconectar",
+        {"csrfmiddlewaretoken": csrf_token(confirm), "confirmacion": store.code},
+    )
     assert done.status_code == 200
     assert "Aplicación desconectada" in done.content.decode()
     assert "Volver a conectar" in done.content.decode()

@@ -68,6 +68,7 @@ def test_install_configure_pay_and_see_the_boleta_with_its_pdf(page, sandbox, ht
 
     page.goto(sandbox("/app/cola/"))
     page.get_by_label("Motivo (opcional)").fill("Revisando precios")
+    page.get_by_label("Para pausar, escribe el código de tu tienda").fill("tienda")
     page.get_by_role("button", name="Pausar").click()
     page.get_by_text("Motivo: Revisando precios").wait_for()
     assert EmissionSettings.objects.get(store=store).queue_paused
