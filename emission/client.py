@@ -39,9 +39,15 @@ TRANSIENT_CODES = {"OF-12", "OF-13", "OF-21", "OF-22"}
 
 # --- Errors ------------------------------------------------------------------------------------
 class OpenFacturaError(Exception):
-    """Base error. ``transient`` says whether retrying the same request later can succeed."""
+    """Base error. ``transient`` says whether retrying the same request later can succeed;
+    ``fresh_key`` whether the next try of the document must go with a new Idempotency-Key revision."""
 
     transient = False
+    # Whether OpenFactura keeps the Idempotency-Key of a rejected request is documented nowhere
+    # (openfactura-api.md, Addendum: "assume it may"). If it does, a corrected body sent with the same key
+    # meets OF-06 without a token forever; so a rejection that created nothing gets a new key revision.
+    # Timeouts, 5xx, 429 and the "try later" OF codes keep the key: the first request may have created it.
+    fresh_key = False
 
     def __init__(
         self,
@@ -76,7 +82,11 @@ class OpenFacturaUnauthorized(OpenFacturaError):
 
 
 class OpenFacturaRejected(OpenFacturaError):
-    """400 with a data error (OF-01, OF-02, OF-05, OF-08, OF-10, …): fix the document, don't retry."""
+    """A 4xx data error (400 OF-01, OF-02, OF-05, OF-08, OF-10, …; any other 4xx that is not auth, rate
+    limit, OF-06 or a "try later" code): nothing was created. Fix the document, don't retry as it is;
+    the corrected one goes with a new key revision."""
+
+    fresh_key = True
 
 
 class OpenFacturaDuplicate(OpenFacturaError):

@@ -48,6 +48,17 @@ class EmissionSettings(models.Model):
     email_customer = models.BooleanField(default=True)
     email_copy_merchant = models.BooleanField(default=False)
     merchant_email = models.EmailField(blank=True, default="")
+    # Demo documents never reach customers: their emails go here instead (the merchant's address, first
+    # taken from the store's Jumpseller info); empty → demo documents are emailed to nobody.
+    demo_recipient_email = models.EmailField(blank=True, default="")
+    demo_attach_documents = models.BooleanField(default=False)  # attach demo documents in Jumpseller
+    # How Jumpseller took ``document_type`` on ``POST /orders/{id}/documents.json`` for this store (the OAS
+    # declares an integer but its enum and samples are strings, jumpseller-api.md §2.6): "" not known yet
+    # (the documented string is sent first), "string" or "integer". Kept here, not in the cache, so it
+    # survives a Redis loss and a deploy: re-learning costs one refused request per store.
+    jumpseller_document_type_form = models.CharField(
+        max_length=7, blank=True, default="", choices=[("string", "Texto"), ("integer", "Número")]
+    )
     queue_paused = models.BooleanField(default=False)
     queue_paused_reason = models.CharField(max_length=300, blank=True, default="")
     queue_paused_at = models.DateTimeField(null=True, blank=True)
@@ -89,7 +100,8 @@ TRANSITIONS: dict[str, set[str]] = {
         DocumentState.REQUIRES_REVIEW,
         DocumentState.EMITTED,
     },
-    # The merchant fixes the cause and presses "Reintentar": back to pending, same key.
+    # The merchant fixes the cause and presses "Reintentar": back to pending, same key (the next key
+    # revision when OpenFactura rejected it: taken with the rejection, see ``Document.idempotency_key``).
     DocumentState.REQUIRES_REVIEW: {DocumentState.PENDING},
     DocumentState.EMITTED: set(),
 }
@@ -115,7 +127,11 @@ class Document(models.Model):
     tipo = models.PositiveSmallIntegerField(null=True, blank=True)
     state = models.CharField(max_length=20, choices=DocumentState.choices, default=DocumentState.PENDING)
     demo = models.BooleanField(default=True)
+    # The key sent to OpenFactura now: ``js:{store}:{order}:{created}:{purpose}`` at revision 0, then
+    # ``…:r{n}``. A revision is taken only after a rejection that created nothing (a data error): OpenFactura
+    # may keep the key of a rejected request, and the corrected body must not meet OF-06 without a token.
     idempotency_key = models.CharField(max_length=200, unique=True)
+    key_revision = models.PositiveSmallIntegerField(default=0)
     annuls = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="notas")
 
     order_number = models.CharField(max_length=40, blank=True, default="")

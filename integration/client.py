@@ -41,6 +41,13 @@ MAX_WAIT = 30.0  # seconds the client may sleep for one retry; beyond that the c
 PAGE_LIMIT = 100  # Jumpseller's maximum ``limit`` (§2.1)
 BODY_KEEP = 1000  # characters of an error body kept on the exception
 
+# ``document_type`` of ``POST /orders/{id}/documents.json`` (jumpseller-api.md §2.6 and Addendum, OAS schema
+# ``DocumentFields``): declared ``"type": "integer"``, but its enum and every code sample are these strings.
+# Which form the API takes is unknown [D]: the caller picks one per request (emission sends the documented
+# string first and remembers, per store, the form that was accepted).
+DOCUMENT_TYPE_STRINGS = {0: "0 - credit note", 1: "1 - invoice"}
+DOCUMENT_TYPE_FORMS = ("string", "integer")
+
 BAN_HEADER = "Jumpseller-BannedByRateLimit-Reset"
 PER_SECOND_REMAINING = "Jumpseller-PerSecondRateLimit-Remaining"
 PER_MINUTE_REMAINING = "Jumpseller-PerMinuteRateLimit-Remaining"
@@ -114,6 +121,10 @@ class JumpsellerValidationError(JumpsellerPermanentError):
         super().__init__(message, **kwargs)
         self.errors = dict(errors or {})
 
+    def may_concern(self, field_name: str) -> bool:
+        """True when the error names ``field_name``, or names no field at all (so it may be that one)."""
+        return not self.errors or field_name in self.errors
+
 
 # --- Results -----------------------------------------------------------------------------------
 @dataclass(frozen=True)
@@ -166,6 +177,16 @@ def error_message(body: Any, default: str) -> str:
     if isinstance(body, str) and body.strip():
         return body.strip()[:300]
     return default
+
+
+def document_type_value(document_type: int, form: str) -> int | str:
+    """``document_type`` 0 (credit note) or 1 (invoice) in ``form``: "string" (``"1 - invoice"``, the
+    OAS enum and samples) or "integer" (``1``, the OAS declared type)."""
+    if form == "string":
+        return DOCUMENT_TYPE_STRINGS[int(document_type)]
+    if form == "integer":
+        return int(document_type)
+    raise ValueError(f"document_type form must be one of {DOCUMENT_TYPE_FORMS}, not {form!r}")
 
 
 def _parse_ban(value: str | None) -> datetime | None:
@@ -480,9 +501,18 @@ class JumpsellerClient:
         public_id: str,
         url: str | None = None,
         external_id: str | None = None,
+        document_type_form: str = "string",
     ) -> OrderDocument:
-        """``POST /orders/{id}/documents.json`` (scope ``write_orders``; §2.6): 1 invoice, 0 credit note."""
-        body = {"document": {"document_type": int(document_type), "public_id": str(public_id)}}
+        """``POST /orders/{id}/documents.json`` (scope ``write_orders``; §2.6): 1 invoice, 0 credit note,
+        sent in ``document_type_form`` (:func:`document_type_value`; by default the documented string). A
+        store that takes only the other form answers 422 (``JumpsellerValidationError``): the caller
+        retries with it."""
+        body = {
+            "document": {
+                "document_type": document_type_value(document_type, document_type_form),
+                "public_id": str(public_id),
+            }
+        }
         if url:
             body["document"]["url"] = url
         if external_id:

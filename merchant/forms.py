@@ -37,6 +37,23 @@ class SettingsForm(forms.Form):
     demo_mode = forms.BooleanField(
         label="Integrar con empresa de demostración en ambiente de pruebas", required=False
     )
+    demo_recipient_email = forms.EmailField(
+        label="Correo que recibe los documentos de prueba",
+        required=False,
+        max_length=254,
+        help_text=(
+            "En modo demo los correos de tus clientes llegan a este correo y nunca a ellos. Si lo dejas en "
+            "blanco, en modo demo no se envía ningún correo."
+        ),
+        error_messages={"invalid": "Ingresa un correo válido, por ejemplo nombre@tutienda.cl."},
+    )
+    demo_attach_documents = forms.BooleanField(
+        label="Adjuntar los documentos de prueba en los pedidos de Jumpseller",
+        required=False,
+        help_text=(
+            "Si no lo marcas, en modo demo no se adjunta nada a tus pedidos (tus clientes podrían verlo)."
+        ),
+    )
     mode = forms.TypedChoiceField(
         label="Modo de emisión",
         choices=EmissionMode.choices,

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet, Sum
+from django.urls import reverse
 from django.utils import timezone
 
-from emission.models import Document, DocumentKind, DocumentState, EmissionAttempt
+from emission.models import Document, DocumentKind, DocumentState, EmissionAttempt, EmissionSettings
 
 from .models import AuditEntry
+from .taxcheck import TaxFinding, tax_setup_findings
 
 CHILE = ZoneInfo("America/Santiago")
 
@@ -93,3 +97,124 @@ def summary(*, store_id: int, today: date) -> dict:
 
 def _labelled(rows: list[dict]) -> list[dict]:
     return [{**row, "label": DocumentKind(row["kind"]).label} for row in rows]
+
+
+# --- Revisión de impuestos and the "go live" checklist ----------------------------------------------------
+TAX_CHECK_ORDERS = 30  # recent paid orders read from Jumpseller
+TAX_CHECK_REUSE_SECONDS = 300  # the Resumen reuses a check this recent instead of reading Jumpseller again
+TAX_CHECK_UNREADABLE = "No pudimos leer tus pedidos en Jumpseller; inténtalo de nuevo en unos minutos."
+
+
+@dataclass
+class TaxCheck:
+    findings: list[TaxFinding] = field(default_factory=list)
+    checked: int = 0
+    error: str = ""
+
+    @property
+    def clean(self) -> bool:
+        """What /app/impuestos/ warns about is empty (informative notes are not warnings)."""
+        return not self.error and not any(f.level == "warn" for f in self.findings)
+
+
+def tax_check_recent(*, store_id: int, untaxed_items: str, reuse_recent: bool = False) -> TaxCheck:
+    """The tax setup check on the store's recent paid orders (one ``GET /orders.json``).
+
+    ``reuse_recent`` (the Resumen): a check of the last few minutes is answered from the cache, and
+    otherwise Jumpseller gets one short try (no retries, no waiting for budget) so the page never hangs."""
+    from integration.client import JumpsellerError
+    from integration.services import StoreDisconnected, jumpseller_client_for
+
+    key = f"merchant:tax-check:{store_id}:{untaxed_items}"
+    if reuse_recent and (recent := cache.get(key)) is not None:
+        return recent
+    quick = {"timeout": (3.0, 5.0), "max_retries": 0, "max_wait": 0.0} if reuse_recent else {}
+    try:
+        with jumpseller_client_for(store_id, **quick) as client:
+            orders = client.list_orders(status="paid", limit=TAX_CHECK_ORDERS)
+    except (JumpsellerError, StoreDisconnected):
+        check = TaxCheck(error=TAX_CHECK_UNREADABLE)
+        cache.set(key, check, TAX_CHECK_REUSE_SECONDS // 5)
+        return check
+    check = TaxCheck(findings=tax_setup_findings(orders, untaxed_items=untaxed_items), checked=len(orders))
+    cache.set(key, check, TAX_CHECK_REUSE_SECONDS)
+    return check
+
+
+@dataclass
+class ChecklistItem:
+    key: str
+    label: str
+    done: bool | None  # None: could not be checked now
+    detail: str
+    url: str  # the page that fixes it
+    action: str
+
+    @property
+    def state(self) -> str:
+        return "unknown" if self.done is None else ("done" if self.done else "pending")
+
+
+def go_live_checklist(*, cfg: EmissionSettings, auth_error_reason: str) -> list[ChecklistItem]:
+    """What is left before real documents: the merchant's own API key accepted by OpenFactura, the issuer
+    chosen, a clean tax check and demo mode off. Each item links to the page that fixes it."""
+    configuration = reverse("merchant:configuration")
+    key_rejected = cfg.queue_paused and cfg.queue_paused_reason == auth_error_reason
+    if not cfg.api_key:
+        key_detail = "Ingresa la API key de tu empresa en OpenFactura; la verificamos antes de guardarla."
+    elif key_rejected:
+        key_detail = "OpenFactura rechazó tu API key: ingrésala de nuevo."
+    else:
+        key_detail = "OpenFactura aceptó tu API key."
+    issuer_done = bool(cfg.acteco)
+    tax = tax_check_recent(store_id=cfg.store_id, untaxed_items=cfg.untaxed_items, reuse_recent=True)
+    if tax.error:
+        tax_detail = tax.error
+    elif tax.clean:
+        tax_detail = (
+            f"Sin advertencias en tus últimos {tax.checked} pedidos pagados."
+            if tax.checked
+            else "Aún no hay pedidos pagados que revisar."
+        )
+    else:
+        tax_detail = "Hay advertencias sobre cómo se documentan tus productos o despachos."
+    return [
+        ChecklistItem(
+            "api_key",
+            "API key de tu empresa válida",
+            bool(cfg.api_key) and not key_rejected,
+            key_detail,
+            configuration,
+            "Ir a Configuración",
+        ),
+        ChecklistItem(
+            "issuer",
+            "Emisor elegido (actividad económica y sucursal)",
+            issuer_done,
+            (
+                f"Actividad {cfg.acteco}, {f'sucursal {cfg.sucursal}' if cfg.sucursal else 'casa matriz'}."
+                if issuer_done
+                else "Elige la actividad económica y la sucursal que se imprimen en tus documentos."
+            ),
+            reverse("merchant:issuer"),
+            "Ir a Emisor",
+        ),
+        ChecklistItem(
+            "tax_check",
+            "Revisión de impuestos sin advertencias",
+            None if tax.error else tax.clean,
+            tax_detail,
+            reverse("merchant:tax_check"),
+            "Revisar impuestos",
+        ),
+        ChecklistItem(
+            "demo_off",
+            "Modo demo desactivado",
+            not cfg.demo_mode,
+            "Desmarca la empresa de demostración en Configuración para emitir documentos reales."
+            if cfg.demo_mode
+            else "Emites documentos reales con tu empresa.",
+            configuration,
+            "Ir a Configuración",
+        ),
+    ]

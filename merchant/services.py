@@ -21,6 +21,8 @@ from .models import AuditEntry
 
 SETTING_LABELS = {
     "demo_mode": "Empresa de demostración en ambiente de pruebas",
+    "demo_recipient_email": "Correo que recibe los documentos de prueba",
+    "demo_attach_documents": "Adjuntar los documentos de prueba en Jumpseller",
     "mode": "Modo de emisión",
     "untaxed_items": "Productos sin impuesto",
     "factura_directa": "Emitir factura directamente con datos de empresa del checkout",

@@ -23,8 +23,7 @@ from emission import services as emission_services
 from emission.client import OpenFacturaError, OpenFacturaUnauthorized
 from emission.models import Document, DocumentKind, DocumentState, EmissionMode, UntaxedItems
 from integration.client import JumpsellerError
-from integration.decorators import merchant_required, store_object_or_404
-from integration.services import StoreDisconnected, jumpseller_client_for
+from integration.decorators import confirmation_refused, merchant_required, store_object_or_404
 
 from . import selectors, services
 from .forms import (
@@ -36,7 +35,6 @@ from .forms import (
     ReconcileForm,
     SettingsForm,
 )
-from .taxcheck import tax_setup_findings
 
 
 def _who(request: HttpRequest) -> str:
@@ -57,6 +55,10 @@ def configuration(request: HttpRequest) -> HttpResponse:
     cfg = emission_services.emission_settings_for(store_id=store.pk)
     initial = {
         "demo_mode": cfg.demo_mode,
+        # Prefilled with the store's own address (Jumpseller's store info) until the merchant saves one.
+        "demo_recipient_email": cfg.demo_recipient_email
+        or emission_services.store_email_for(store_id=store.pk),
+        "demo_attach_documents": cfg.demo_attach_documents,
         "mode": cfg.mode,
         "untaxed_taxed": cfg.untaxed_items == UntaxedItems.TAXED,
         "factura_directa": cfg.factura_directa,
@@ -91,6 +93,8 @@ def configuration(request: HttpRequest) -> HttpResponse:
             if form.is_valid():
                 values = {
                     "demo_mode": data["demo_mode"],
+                    "demo_recipient_email": data["demo_recipient_email"],
+                    "demo_attach_documents": data["demo_attach_documents"],
                     "mode": data["mode"],
                     "untaxed_items": UntaxedItems.TAXED if data["untaxed_taxed"] else UntaxedItems.EXEMPT,
                     "factura_directa": data["factura_directa"],
@@ -160,10 +164,16 @@ def _local(value) -> str:
     return timezone.localtime(value).strftime("%d-%m-%Y %H:%M") if value else ""
 
 
+# Spreadsheets run a cell that starts with one of these as a formula (OWASP "CSV Injection"), also after
+# leading whitespace or a BOM they skip, and Excel with a Japanese/Chinese locale reads the full-width
+# forms ＝＋－＠ as the ASCII ones.
+_CSV_FORMULA_PREFIXES = frozenset("=+-@\t\r\n \ufeff\uff1d\uff0b\uff0d\uff20")
+
+
 def _csv_cell(value) -> str:
-    """Spreadsheets run cells that start with these as formulas (CSV injection)."""
+    """The cell as text, with a leading ``'`` when a spreadsheet could run it (CSV injection)."""
     text = "" if value is None else str(value)
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return f"'{text}" if text[:1] in _CSV_FORMULA_PREFIXES else text
 
 
 @never_cache
@@ -249,8 +259,10 @@ def document_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _document_action(request: HttpRequest, pk: int, action) -> HttpResponse:
+def _document_action(request: HttpRequest, pk: int, action, *, confirm: bool = False) -> HttpResponse:
     document = store_object_or_404(request, Document.objects.defer("pdf"), pk=pk)
+    if confirm and confirmation_refused(request):
+        return redirect("merchant:document", pk=document.pk)
     try:
         text = action(document)
     except emission_services.ActionRefused as refused:
@@ -292,6 +304,9 @@ def document_retry(request: HttpRequest, pk: int) -> HttpResponse:
 def document_resend(request: HttpRequest, pk: int) -> HttpResponse:
     def act(document: Document) -> str:
         sent = emission_services.document_email_resend(store_id=request.store.pk, document_id=document.pk)
+        if sent.demo:  # a demo document's email goes to the merchant's demo address, never the customer
+            cfg = emission_services.emission_settings_for(store_id=request.store.pk)
+            return f"Correo de prueba reenviado a {cfg.demo_recipient_email} (modo demo), no al cliente."
         return f"Correo reenviado a {sent.customer_email or 'el cliente'}."
 
     return _document_action(request, pk, act)
@@ -318,7 +333,7 @@ def document_annul(request: HttpRequest, pk: int) -> HttpResponse:
         detail = nota.error_message or "se enviará en breve"
         return f"Nota de crédito en curso ({nota.get_state_display().lower()}): {detail}"
 
-    return _document_action(request, pk, act)
+    return _document_action(request, pk, act, confirm=True)
 
 
 @never_cache
@@ -342,7 +357,7 @@ def document_nota_parcial(request: HttpRequest, pk: int) -> HttpResponse:
         )
         return f"Nota de crédito parcial por {format_clp(nota.mnt_total)} registrada (documento #{nota.pk})."
 
-    return _document_action(request, pk, act)
+    return _document_action(request, pk, act, confirm=True)
 
 
 @never_cache
@@ -409,6 +424,8 @@ def queue(request: HttpRequest) -> HttpResponse:
     store = request.store
     if request.method == "POST":
         if request.POST.get("accion") == "pausar":
+            if confirmation_refused(request):
+                return redirect("merchant:queue")
             reason = (request.POST.get("motivo") or "").strip()[:200] or "Pausada por el comercio."
             if emission_services.queue_pause(store_id=store.pk, reason=reason):
                 services.audit_record(store_id=store.pk, who=_who(request), what=f"Cola pausada: {reason}")
@@ -501,6 +518,11 @@ def summary(request: HttpRequest) -> HttpResponse:
     store = request.store
     cfg = emission_services.emission_settings_for(store_id=store.pk)
     today = timezone.localdate()
+    checklist = (
+        selectors.go_live_checklist(cfg=cfg, auth_error_reason=emission_services.AUTH_ERROR_REASON)
+        if cfg.demo_mode
+        else []
+    )
     return _render(
         request,
         "merchant/summary.html",
@@ -508,6 +530,7 @@ def summary(request: HttpRequest) -> HttpResponse:
             "active": "home",
             "cfg": cfg,
             "today": today,
+            "checklist": checklist,
             **selectors.summary(store_id=store.pk, today=today),
             **selectors.queue_state(store_id=store.pk),
         },
@@ -515,27 +538,22 @@ def summary(request: HttpRequest) -> HttpResponse:
 
 
 # --- Revisión de impuestos ----------------------------------------------------------------------------
-RECENT_ORDERS = 30
-
-
 @never_cache
 @require_GET
 @merchant_required
 def tax_check(request: HttpRequest) -> HttpResponse:
     store = request.store
     cfg = emission_services.emission_settings_for(store_id=store.pk)
-    findings, orders, error = [], [], ""
-    try:
-        with jumpseller_client_for(store.pk) as client:
-            orders = client.list_orders(status="paid", limit=RECENT_ORDERS)
-    except (JumpsellerError, StoreDisconnected):
-        error = "No pudimos leer tus pedidos en Jumpseller; inténtalo de nuevo en unos minutos."
-    else:
-        findings = tax_setup_findings(orders, untaxed_items=cfg.untaxed_items)
+    check = selectors.tax_check_recent(store_id=store.pk, untaxed_items=cfg.untaxed_items)
     return _render(
         request,
         "merchant/tax_check.html",
-        {"active": "configuration", "findings": findings, "checked": len(orders), "error": error},
+        {
+            "active": "configuration",
+            "findings": check.findings,
+            "checked": check.checked,
+            "error": check.error,
+        },
     )
 
 

@@ -91,9 +91,10 @@ JUMPSELLER_API_URL = env.str(
     "JUMPSELLER_API_URL",
     default=f"{_sandbox_root}/jumpseller/api/v1" if SANDBOX else "https://api.jumpseller.com/v1",
 ).rstrip("/")
-# Origins allowed to frame the merchant pages (Jumpseller's admin).
+# Origins allowed to frame the merchant pages: the admin of the session's own store, computed per request
+# with {store} = its code (why these two: integration.decorators.admin_origins). No store: 'none'.
 JUMPSELLER_ADMIN_ORIGINS = env.list(
-    "JUMPSELLER_ADMIN_ORIGINS", default=["https://*.jumpseller.com", "https://jumpseller.com"]
+    "JUMPSELLER_ADMIN_ORIGINS", default=["https://{store}.jumpseller.com", "https://jumpseller.com"]
 )
 OPENFACTURA_URL = env.str(
     "OPENFACTURA_URL", default=f"{_sandbox_root}/openfactura" if SANDBOX else "https://api.haulmer.com"
@@ -125,6 +126,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "integration.middleware.StoreBindingMiddleware",  # before CSRF: a stale tab gets the Spanish 409
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -312,6 +314,11 @@ CELERY_BEAT_SCHEDULE.update(
     }
 )
 # --- Jumpseller app platform (integration/) --- END --------------------------------------------
+
+# --- Self-service (selfservice/) ------------------------------------------------------------------
+# The customer's page keeps the order read from Jumpseller this long (reloads cost no API call; a POST
+# re-reads it; 0 turns the cache off).
+SELFSERVICE_ORDER_CACHE_SECONDS = env.int("SELFSERVICE_ORDER_CACHE_SECONDS", default=60)
 
 # --- Emission (emission/) -----------------------------------------------------------------------
 # A document "sending" longer than this is taken to have lost its worker and may be claimed again

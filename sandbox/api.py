@@ -19,13 +19,18 @@ The ``Jumpseller-Per{Second,Minute}RateLimit-{Limit,Remaining}`` headers go on e
 [D] ``/store/info.json`` wrapper (§2.2): wrapped ``{"store": {...}}`` by default — every other resource
 is wrapped and both clients found in the wild expect it — and flat (the OAS schema) for a store whose
 ``store_info_format`` is ``flat`` (control API), so the product's tolerance of both can be tested.
-[D] ``document_type`` (§2.6): integer 0/1 and the strings "0"/"1"/"0 - credit note"/"1 - invoice" are
-accepted; the answer always carries the integer.
+[D] ``document_type`` (§2.6 and Addendum): the OAS declares an integer, but its enum and every sample are
+the strings "0 - credit note" / "1 - invoice". Which one the real API takes is unknown, so the sandbox
+takes exactly one form, never both: ``SANDBOX_JUMPSELLER_DOCUMENT_TYPE_FORM`` (setting or environment
+variable) ``string`` (the default: exactly those two strings) or ``integer`` (exactly the JSON numbers 0
+and 1). The other form, and anything else, is a 422 ``{"message", "errors": {"document_type": [..]}}``;
+answers carry the accepted form (the control API always shows the integer).
 [D] Hooks (§2.5): the answer carries both ``application_id`` (AI example) and ``created_at`` (OAS).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from datetime import time as dtime
@@ -33,6 +38,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -62,7 +68,8 @@ HOOK_EVENTS = {
 }
 DATE_FILTERS = {"today", "yesterday", "last7days", "last30days", "last90days", "customDate"}
 ORDER_STATUSES = {"abandoned", "canceled", "pending_payment", "paid"}  # /orders/status/{status}.json
-DOCUMENT_TYPES = {"0": 0, "1": 1, "0 - credit note": 0, "1 - invoice": 1, "credit note": 0, "invoice": 1}
+DOCUMENT_TYPE_STRINGS = {"0 - credit note": 0, "1 - invoice": 1}  # OAS ``DocumentFields`` enum and samples
+DOCUMENT_TYPE_FORMS = ("string", "integer")
 
 Handler = Callable[..., HttpResponse]
 
@@ -73,6 +80,20 @@ def application_id() -> int:
 
 def app_code() -> str:
     return str(getattr(settings, "SANDBOX_JUMPSELLER_APP_CODE", "openfactura-jumpseller"))
+
+
+def document_type_form() -> str:
+    """The one ``document_type`` form this Jumpseller takes: ``SANDBOX_JUMPSELLER_DOCUMENT_TYPE_FORM``
+    (setting, else environment variable), ``"string"`` by default, or ``"integer"``."""
+    raw = getattr(settings, "SANDBOX_JUMPSELLER_DOCUMENT_TYPE_FORM", None)
+    if raw is None:
+        raw = os.environ.get("SANDBOX_JUMPSELLER_DOCUMENT_TYPE_FORM", "")
+    form = str(raw).strip().lower() or "string"
+    if form not in DOCUMENT_TYPE_FORMS:
+        raise ImproperlyConfigured(
+            f"SANDBOX_JUMPSELLER_DOCUMENT_TYPE_FORM must be string or integer, not {raw!r}"
+        )
+    return form
 
 
 def endpoint(**handlers: tuple[str, Handler]) -> Callable[..., HttpResponse]:
@@ -329,8 +350,13 @@ order_detail = endpoint(GET=("read_orders", _order_get), PUT=("write_orders", _o
 
 
 def document_json(document: OrderDocument, order_id: int) -> dict:
+    document_type: int | str = document.document_type
+    if document_type_form() == "string":
+        document_type = next(
+            label for label, number in DOCUMENT_TYPE_STRINGS.items() if number == document_type
+        )
     return {
-        "document_type": document.document_type,
+        "document_type": document_type,
         "external_id": document.external_id or None,
         "public_id": document.public_id,
         "url": document.url or None,
@@ -344,11 +370,16 @@ def _document_fields(data: dict, *, partial: bool) -> dict:
     clean: dict = {}
     if "document_type" in data or not partial:
         raw = data.get("document_type")
-        key = str(raw).strip().lower() if raw is not None and not isinstance(raw, bool) else ""
-        if key not in DOCUMENT_TYPES:
-            errors["document_type"] = ["must be 0 (credit note) or 1 (invoice)"]
+        if document_type_form() == "string":
+            number = DOCUMENT_TYPE_STRINGS.get(raw) if isinstance(raw, str) else None
+            issue = 'must be "0 - credit note" or "1 - invoice"'
         else:
-            clean["document_type"] = DOCUMENT_TYPES[key]
+            number = raw if type(raw) is int and raw in (0, 1) else None
+            issue = "must be 0 (credit note) or 1 (invoice)"
+        if number is None:
+            errors["document_type"] = [issue]
+        else:
+            clean["document_type"] = number
     if "public_id" in data or not partial:
         value = data.get("public_id")
         if value in (None, "") or isinstance(value, (dict, list, bool)):

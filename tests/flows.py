@@ -29,6 +29,67 @@ class FormParser(HTMLParser):
             self.forms[-1]["fields"][attrs["name"]] = attrs.get("value") or ""
 
 
+class BrowserForm(HTMLParser):
+    """The fields of a page's first POST form as a browser submits them: checked boxes and radios only,
+    the selected option, textareas."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.action: str | None = None
+        self.fields: dict[str, str] = {}
+        self._in_form = self._done = False
+        self._select: str | None = None
+        self._textarea: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form" and not self._done and (attrs.get("method") or "").lower() == "post":
+            self._in_form, self.action = True, attrs.get("action") or ""
+        if not self._in_form or not attrs.get("name") and tag != "option":
+            return
+        name = attrs.get("name")
+        if tag == "input":
+            kind = (attrs.get("type") or "text").lower()
+            if kind in {"checkbox", "radio"}:
+                if "checked" in attrs:
+                    self.fields[name] = attrs.get("value") or "on"
+            elif kind not in {"submit", "button"}:
+                self.fields[name] = attrs.get("value") or ""
+        elif tag == "select":
+            self._select = name
+        elif tag == "option" and self._select and ("selected" in attrs or self._select not in self.fields):
+            self.fields[self._select] = attrs.get("value") or ""
+        elif tag == "textarea":
+            self._textarea = name
+            self.fields[name] = ""
+
+    def handle_data(self, data):
+        if self._textarea:
+            self.fields[self._textarea] += data
+
+    def handle_endtag(self, tag):
+        if tag == "form" and self._in_form:
+            self._in_form, self._done = False, True
+        elif tag == "select":
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+
+
+def submit_form(http: requests.Session, url: str, **changes: str | None) -> requests.Response:
+    """Open ``url``, submit its first POST form as a browser would, with ``changes`` (``None`` unchecks)."""
+    from urllib.parse import urljoin
+
+    page = http.get(url, timeout=10)
+    assert page.status_code == 200, page.status_code
+    form = BrowserForm()
+    form.feed(page.text)
+    assert form.action is not None, f"no POST form on {url}"
+    fields = {**form.fields, **changes}
+    data = {name: value for name, value in fields.items() if value is not None}
+    return http.post(urljoin(page.url, form.action), data=data, headers={"Referer": page.url}, timeout=30)
+
+
 def authorize(
     http: requests.Session, sandbox, *, store_code: str, decision: str = "allow", start: str = "/jumpseller/"
 ) -> requests.Response:

@@ -5,10 +5,16 @@
   A boleta (39/41) is a gross document and the nota is a factura-family document with net lines
   (the engine's one choice, see :mod:`.amounts`): its taxed lines are converted to net exactly as a
   factura's are (``MntNeto = round(T / 1.19)`` spread by largest remainder), its exempt lines copied,
-  and the total lands within 1 peso of the boleta's ``MntTotal``; the receptor is the boleta's, or
-  66666666-6 for an anonymous boleta (LibreDTE's certification flow keeps the generic RUT,
-  dte-rules.md §4). The factura schema requires ``RznSocRecep``, so the anonymous buyer is named
-  "Consumidor final", the usual name of that RUT.
+  and the total lands within 1 peso of the boleta's ``MntTotal``.
+* Receptor (dte-semantics.md §4, Nota de crédito): a factura's is copied. A boleta's nota carries all
+  five fields, because OpenFactura's table marks ``GiroRecep``, ``DirRecep`` and ``CmnaRecep`` required
+  for the whole factura family (openfactura-api.md, Addendum; the SII format leaves them optional on a
+  61, but the conservative reading is the one that cannot be rejected): ``RUTRecep`` 66666666-6
+  (LibreDTE's certification flow keeps the generic RUT, dte-rules.md §4) named "Consumidor final",
+  ``GiroRecep`` "Particular", ``DirRecep`` the buyer's street from the order's billing address, else
+  "Sin dirección", ``CmnaRecep`` the buyer's comuna, else the emisor's ``CmnaOrigen``. A boleta over
+  135 UF that named its buyer keeps that buyer (RUT, razón social, address) and gets the same defaults
+  for whatever it lacks.
 * More than 60 lines (the factura schema's ``Detalle`` limit; a boleta may have 1000): the nota is
   summarised into one line per tax class ("Anula boleta N° 123: productos afectos" / "...exentos"),
   global discounts folded into those amounts.
@@ -30,10 +36,10 @@ from typing import Any
 from .amounts import NOTA_CREDITO, DetailLine, GlobalDiscount, TaxedItem, Totals, net_lines
 from .errors import NotaInvalid
 from .money import clp, half_up, iva_of_net, net_of_gross, price_for
-from .parties import CONSUMIDOR_FINAL_RUT, emisor_from_organization
+from .parties import COMUNA_MAX, CONSUMIDOR_FINAL_RUT, DIRECCION_MAX, Receptor, emisor_from_organization
 from .payload import TIPO_NAMES, BuiltDocument, assemble, detalle, dsc_rcg_global, id_doc, totales
 from .store_settings import StoreDteSettings
-from .text import clean_cut
+from .text import clean_cut, normalize_cut
 from .validation import MAX_LINES_FACTURA, validate_body
 
 ANNULLABLE = frozenset({33, 34, 39, 41})
@@ -44,6 +50,8 @@ COD_REF_CORRIGE_MONTOS = 3
 RAZON_REF_MAX = 90  # DTE_v10.xsd Referencia/RazonRef maxLength 90
 NMB_ITEM_MAX = 80
 CONSUMIDOR_FINAL_NAME = "Consumidor final"
+CONSUMIDOR_FINAL_GIRO = "Particular"
+SIN_DIRECCION = "Sin dirección"
 # DTE_v10.xsd Receptor order, restricted to what a boleta or factura of ours may carry.
 _RECEPTOR_KEYS = tuple(
     "RUTRecep CdgIntRecep RznSocRecep GiroRecep Contacto CorreoRecep DirRecep CmnaRecep CiudadRecep".split()
@@ -127,7 +135,7 @@ def _read_original(original_body: Mapping[str, Any], *, tipo: int, folio: int, f
         lines.append(
             _OriginalLine(
                 number=_integer(entry.get("NroLinDet", number), where="NroLinDet"),
-                name=clean_cut(entry.get("NmbItem"), NMB_ITEM_MAX) or f"Ítem {number}",
+                name=normalize_cut(entry.get("NmbItem"), NMB_ITEM_MAX) or f"Ítem {number}",
                 qty=_decimal(entry.get("QtyItem")),
                 price=_decimal(entry.get("PrcItem")),
                 discount=_integer(entry.get("DescuentoMonto", 0), where="DescuentoMonto"),
@@ -159,12 +167,38 @@ def _read_original(original_body: Mapping[str, Any], *, tipo: int, folio: int, f
     )
 
 
-def _receptor(original: _Original) -> dict[str, Any]:
-    source = original.receptor
+def _buyer_address(order: Mapping[str, Any] | None) -> tuple[str, str]:
+    """(street, comuna) of the buyer from the Jumpseller order's billing address; "" when unknown.
+
+    ``order`` is the order object or ``{"order": {...}}``; a stub without an address gives ("", "")."""
+    if not isinstance(order, Mapping):
+        return "", ""
+    inner = order.get("order")
+    buyer = Receptor.from_order({"order": inner if isinstance(inner, Mapping) else order})
+    return normalize_cut(buyer.direccion, DIRECCION_MAX), normalize_cut(buyer.comuna, COMUNA_MAX)
+
+
+def _receptor(original: _Original, *, order: Mapping[str, Any] | None, emisor_comuna: str) -> dict[str, Any]:
+    """The nota's receptor in DTE_v10.xsd order (module docstring: a factura's is copied; a boleta's gets
+    all five fields)."""
+    given = original.receptor
+    source = {key: given[key] for key in _RECEPTOR_KEYS if given.get(key) not in (None, "")}
+    if not original.boleta:
+        return source
     rut = str(source.get("RUTRecep") or CONSUMIDOR_FINAL_RUT)
-    if rut == CONSUMIDOR_FINAL_RUT or not str(source.get("RznSocRecep") or "").strip():
-        return {"RUTRecep": rut, "RznSocRecep": str(source.get("RznSocRecep") or CONSUMIDOR_FINAL_NAME)}
-    return {key: source[key] for key in _RECEPTOR_KEYS if source.get(key) not in (None, "")}
+    values = {**source, "RUTRecep": rut}
+    if rut == CONSUMIDOR_FINAL_RUT or not str(values.get("RznSocRecep") or "").strip():
+        values["RznSocRecep"] = CONSUMIDOR_FINAL_NAME
+    street, comuna = _buyer_address(order)
+    values.setdefault("GiroRecep", CONSUMIDOR_FINAL_GIRO)
+    values.setdefault("DirRecep", street or SIN_DIRECCION)
+    values.setdefault("CmnaRecep", comuna or emisor_comuna)
+    if not values["CmnaRecep"]:
+        raise NotaInvalid(
+            "La nota de crédito necesita una comuna para el receptor: el pedido no trae la comuna del "
+            "comprador y la sucursal del emisor no tiene comuna en OpenFactura."
+        )
+    return {key: values[key] for key in _RECEPTOR_KEYS if key in values}
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,7 +273,7 @@ def _summarised(amounts: _NotaAmounts, *, prefix: str) -> _NotaAmounts:
     if totals.neto:
         lines.append(
             DetailLine(
-                name=clean_cut(f"{prefix}: productos afectos", NMB_ITEM_MAX),
+                name=normalize_cut(f"{prefix}: productos afectos", NMB_ITEM_MAX),
                 qty=Decimal(1),
                 price=Decimal(totals.neto),
                 discount=0,
@@ -251,7 +285,7 @@ def _summarised(amounts: _NotaAmounts, *, prefix: str) -> _NotaAmounts:
         exe = totals.exe or 0
         lines.append(
             DetailLine(
-                name=clean_cut(f"{prefix}: productos exentos", NMB_ITEM_MAX),
+                name=normalize_cut(f"{prefix}: productos exentos", NMB_ITEM_MAX),
                 qty=Decimal(1),
                 price=Decimal(exe) if exe else None,
                 discount=0,
@@ -273,6 +307,7 @@ def _build(
     expected_total: int,
     summary_prefix: str,
     warnings: list[str],
+    order: Mapping[str, Any] | None,
 ) -> BuiltDocument:
     if len(amounts.lines) > MAX_LINES_FACTURA:
         amounts = _summarised(amounts, prefix=summary_prefix)
@@ -296,7 +331,7 @@ def _build(
     body = assemble(
         id_doc_data=id_doc(NOTA_CREDITO, today),
         emisor=emisor.factura_dict(),
-        receptor=_receptor(original),
+        receptor=_receptor(original, order=order, emisor_comuna=emisor.comuna),
         totales_data=totales(NOTA_CREDITO, amounts.totals),
         detalle_data=detalle(amounts.lines),
         dsc_rcg=dsc_rcg_global(amounts.discounts),
@@ -328,8 +363,12 @@ def build_nota_credito_anula(
     settings: StoreDteSettings,
     today: date,
     razon: str = "Anula documento",
+    order: Mapping[str, Any] | None = None,
 ) -> BuiltDocument:
-    """Nota de crédito ``CodRef`` 1 that annuls an emitted 33/34/39/41 (its stored POST body)."""
+    """Nota de crédito ``CodRef`` 1 that annuls an emitted 33/34/39/41 (its stored POST body).
+
+    ``order``: the Jumpseller order, when known: a boleta's nota takes the buyer's street and comuna
+    from it."""
     original = _read_original(original_body, tipo=original_tipo, folio=original_folio, fecha=original_fecha)
     items = [(line, line.qty, line.amount, line.discount) for line in original.lines]
     amounts = _net_form(
@@ -348,6 +387,7 @@ def build_nota_credito_anula(
         expected_total=original.mnt_total,
         summary_prefix=f"Anula {original.label}",
         warnings=[],
+        order=order,
     )
 
 
@@ -406,7 +446,7 @@ def _refund_amount(original: _Original, amount: int) -> list[tuple[_OriginalLine
         name = label if len(parts) == 1 else f"{label}: productos {'exentos' if exempt_part else 'afectos'}"
         placeholder = _OriginalLine(
             number=0,
-            name=clean_cut(name, NMB_ITEM_MAX),
+            name=normalize_cut(name, NMB_ITEM_MAX),
             qty=None,
             price=None,
             discount=0,
@@ -430,9 +470,11 @@ def build_nota_credito_parcial(
     lines: list[tuple[int, Decimal]] | None = None,
     amount: int | None = None,
     razon: str,
+    order: Mapping[str, Any] | None = None,
 ) -> BuiltDocument:
     """Nota de crédito ``CodRef`` 3 for a partial refund: ``lines`` = ``(NroLinDet of the original,
-    quantity refunded)``, or ``amount`` = pesos refunded (IVA included)."""
+    quantity refunded)``, or ``amount`` = pesos refunded (IVA included). ``order`` as for
+    :func:`build_nota_credito_anula`."""
     if (lines is None) == (amount is None):
         raise NotaInvalid("Indica las líneas devueltas o el monto a devolver (uno de los dos).")
     original = _read_original(original_body, tipo=original_tipo, folio=original_folio, fecha=original_fecha)
@@ -462,4 +504,5 @@ def build_nota_credito_parcial(
         expected_total=expected,
         summary_prefix=f"Devolución parcial {original.label}",
         warnings=[],
+        order=order,
     )

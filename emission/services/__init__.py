@@ -15,12 +15,17 @@ from Jumpseller events and the merchant's actions), ``reconciliation``. Callers 
 from __future__ import annotations
 
 from emission.services.configuration import (
+    DEMO_NO_RECIPIENT,
     dte_settings_for,
+    email_recipient_for,
     emission_settings_for,
+    emission_settings_forget_api_key,
     openfactura_client_for,
     organization_refresh,
+    store_email_for,
 )
 from emission.services.delivery import (
+    DEMO_ATTACH_SKIPPED,
     PDF_LINK_SALT,
     document_attach,
     document_deliver,
@@ -53,6 +58,7 @@ from emission.services.orders import (
     order_paid_received,
 )
 from emission.services.queue import (
+    ATTACH_SKIPPED,
     EMAIL_SKIPPED,
     MAX_DELIVER_ATTEMPTS,
     document_retry,
@@ -81,10 +87,13 @@ from emission.services.state import (
 )
 
 __all__ = [
+    "ATTACH_SKIPPED",
     "AUTH_ERROR_REASON",
     "ActionRefused",
     "CANCELED_BEFORE_EMISSION",
     "DEMO_API_KEY",
+    "DEMO_ATTACH_SKIPPED",
+    "DEMO_NO_RECIPIENT",
     "EMAIL_SKIPPED",
     "EmissionWaiting",
     "IDEMPOTENCY_WINDOW",
@@ -114,7 +123,9 @@ __all__ = [
     "document_transition",
     "document_withdraw",
     "dte_settings_for",
+    "email_recipient_for",
     "emission_settings_for",
+    "emission_settings_forget_api_key",
     "emission_sweep",
     "enqueue",
     "idempotency_key_for",
@@ -130,4 +141,5 @@ __all__ = [
     "run_now_or_later",
     "selfservice_notice_send",
     "selfservice_url_for",
+    "store_email_for",
 ]

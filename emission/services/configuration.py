@@ -6,6 +6,8 @@ import logging
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.utils import timezone
 
 from emission.client import (
@@ -23,9 +25,39 @@ logger = logging.getLogger(__name__)
 
 
 def emission_settings_for(*, store_id: int) -> EmissionSettings:
-    """The store's emission settings; the first call creates them: demo company, mode 2."""
-    row, _ = EmissionSettings.objects.get_or_create(store_id=store_id)
+    """The store's emission settings; the first call creates them: demo company, mode 2, demo documents
+    emailed to the store's own address (from its Jumpseller info) and not attached in Jumpseller."""
+    row = EmissionSettings.objects.filter(store_id=store_id).first()
+    if row is None:
+        row, _ = EmissionSettings.objects.get_or_create(
+            store_id=store_id, defaults={"demo_recipient_email": store_email_for(store_id=store_id)}
+        )
     return row
+
+
+def store_email_for(*, store_id: int) -> str:
+    """The store's address as Jumpseller gave it at install (``/store/info.json`` ``email``), if valid."""
+    from integration.models import Store
+
+    email = (Store.objects.filter(pk=store_id).values_list("email", flat=True).first() or "").strip()
+    try:
+        validate_email(email)
+    except ValidationError:
+        return ""
+    return email
+
+
+# Recorded on a demo document (or self-service notice) that nobody was emailed (after "No enviado:").
+DEMO_NO_RECIPIENT = (
+    "documento de prueba (modo demo) y no hay un correo para recibir las pruebas: indícalo en "
+    "Configuración. Los documentos de prueba nunca se envían al cliente."
+)
+
+
+def email_recipient_for(*, cfg: EmissionSettings, demo: bool, customer_email: str) -> str:
+    """Who gets an email meant for the customer: the customer, or for demo documents the merchant's demo
+    address, never the customer ("" when none is set: nobody is emailed)."""
+    return cfg.demo_recipient_email if demo else customer_email
 
 
 def openfactura_client_for(cfg: EmissionSettings) -> OpenFacturaClient:
@@ -48,6 +80,30 @@ def organization_refresh(*, cfg: EmissionSettings) -> dict[str, Any]:
     cfg.organization_fetched_at = timezone.now()
     cfg.save(update_fields=["organization", "organization_fetched_at", "updated_at"])
     return organization
+
+
+# Without its key a store's client falls back to OpenFactura's demo company (``openfactura_client_for``): a
+# store that issues real documents must not send its waiting orders there after reconnecting.
+API_KEY_FORGOTTEN = (
+    "Se borró la API key de OpenFactura al desconectar la aplicación: ingrésala de nuevo en Configuración "
+    "y reanuda la cola."
+)
+
+
+def emission_settings_forget_api_key(*, store_id: int) -> bool:
+    """The merchant disconnected the app (``integration.services.store_disconnect``): the store's
+    OpenFactura API key is deleted, as its Jumpseller tokens are; a store out of demo mode also gets its
+    queue paused (``API_KEY_FORGOTTEN``) until the merchant enters a key again and resumes it. The other
+    settings stay for a reinstall. Returns whether a key was stored."""
+    rows = EmissionSettings.objects.filter(store_id=store_id)
+    had_key = rows.exclude(api_key="").exists()
+    rows.filter(demo_mode=False, queue_paused=False).update(
+        queue_paused=True, queue_paused_reason=API_KEY_FORGOTTEN, queue_paused_at=timezone.now()
+    )
+    rows.update(api_key="", updated_at=timezone.now())
+    if had_key:
+        logger.info("store %s: OpenFactura API key deleted on disconnect", store_id)
+    return had_key
 
 
 def dte_settings_for(cfg: EmissionSettings) -> StoreDteSettings:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core import signing
@@ -17,10 +18,18 @@ from emission.models import (
     EmissionMode,
     EmissionSettings,
 )
-from emission.services.configuration import emission_settings_for, openfactura_client_for
-from emission.services.queue import EMAIL_SKIPPED
+from emission.services.configuration import (
+    DEMO_NO_RECIPIENT,
+    email_recipient_for,
+    emission_settings_for,
+    openfactura_client_for,
+)
+from emission.services.queue import ATTACH_SKIPPED, EMAIL_SKIPPED
 from emission.services.selfservice_link import selfservice_url_for
 from emission.services.state import RetryLater, document_fields_set
+
+if TYPE_CHECKING:
+    from integration.client import JumpsellerClient
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +54,14 @@ def document_pdf_url(document: Document) -> str:
     return f"{settings.PUBLIC_BASE_URL}{reverse('emission:document_pdf', args=[token])}"
 
 
+# A demo document is not attached to the real order unless the merchant asks for it; decided once, when it
+# is delivered: turning the option (or demo mode) on or off later changes nothing retroactively.
+DEMO_ATTACH_SKIPPED = (
+    f"{ATTACH_SKIPPED} documento de prueba (modo demo); los documentos de prueba no se adjuntan en "
+    "Jumpseller salvo que lo actives en Configuración."
+)
+
+
 def document_deliver(*, store_id: int, document_id: int) -> Document:
     document = Document.objects.select_related("store").get(pk=document_id, store_id=store_id)
     if document.state != DocumentState.EMITTED:
@@ -61,18 +78,28 @@ def document_deliver(*, store_id: int, document_id: int) -> Document:
                 document,
                 email_error=f"{EMAIL_SKIPPED} el correo al cliente está desactivado en Configuración.",
             )
-    if document.attached_at is None:
-        document_attach(document=document)
+    if document.attached_at is None and not document.attach_error.startswith(ATTACH_SKIPPED):
+        if document.demo and not cfg.demo_attach_documents:
+            document_fields_set(document, attach_error=DEMO_ATTACH_SKIPPED)
+        else:
+            document_attach(document=document)
     return document
 
 
 def document_email_customer(*, document: Document, cfg: EmissionSettings) -> bool:
-    """Email the PDF to the customer (Spanish), with the self-service link in modes 2–4. Recorded once."""
+    """Email the PDF to the customer (Spanish), with the self-service link in modes 2–4. Recorded once.
+
+    A demo document never reaches the customer: it goes to the merchant's demo address, marked [DEMO] and
+    naming the customer it was meant for; with no such address nobody is emailed and the reason is kept."""
     from django.core.mail import EmailMultiAlternatives
     from django.template.loader import render_to_string
 
     if not document.customer_email:
         document_fields_set(document, email_error=f"{EMAIL_SKIPPED} la orden no tiene correo del cliente.")
+        return False
+    recipient = email_recipient_for(cfg=cfg, demo=document.demo, customer_email=document.customer_email)
+    if not recipient:
+        document_fields_set(document, email_error=f"{EMAIL_SKIPPED} {DEMO_NO_RECIPIENT}")
         return False
     store = document.store
     context = {
@@ -82,6 +109,9 @@ def document_email_customer(*, document: Document, cfg: EmissionSettings) -> boo
         "selfservice_url": selfservice_url_for(store_id=document.store_id, order_id=document.order_id)
         if cfg.mode != EmissionMode.BOLETA and document.kind == DocumentKind.BOLETA
         else None,
+        "demo_customer": _customer_label(document.customer_name, document.customer_email)
+        if document.demo
+        else "",
     }
     subject = f"{document.tipo_name} N° {document.folio} — {store.name or store.code}"
     if document.demo:
@@ -89,8 +119,8 @@ def document_email_customer(*, document: Document, cfg: EmissionSettings) -> boo
     message = EmailMultiAlternatives(
         subject=subject,
         body=render_to_string("emission/email/document.txt", context),
-        to=[document.customer_email],
-        bcc=[cfg.merchant_email] if cfg.email_copy_merchant and cfg.merchant_email else None,
+        to=[recipient],
+        bcc=_merchant_copy(cfg, recipient),
     )
     message.attach_alternative(render_to_string("emission/email/document.html", context), "text/html")
     message.attach(f"{document.tipo}-{document.folio}.pdf", document_pdf_bytes(document), "application/pdf")
@@ -108,6 +138,18 @@ def document_email_customer(*, document: Document, cfg: EmissionSettings) -> boo
     return True
 
 
+def _customer_label(name: str, email: str) -> str:
+    """How a demo email names the real customer it was meant for: ``Ana Pérez <ana@example.cl>``."""
+    return f"{name} <{email}>" if name else email
+
+
+def _merchant_copy(cfg: EmissionSettings, recipient: str) -> list[str] | None:
+    """The merchant's copy (Bcc), unless the email already goes to that address."""
+    if cfg.email_copy_merchant and cfg.merchant_email and cfg.merchant_email != recipient:
+        return [cfg.merchant_email]
+    return None
+
+
 def document_attach(*, document: Document) -> bool:
     """Attach the document to the Jumpseller order (``POST /orders/{id}/documents.json``) and add a history
     note; skipped when Jumpseller already lists it (a previous attempt succeeded but was not recorded)."""
@@ -123,13 +165,7 @@ def document_attach(*, document: Document) -> bool:
         with jumpseller_client_for(document.store_id) as client:
             existing = {d.public_id for d in client.list_order_documents(document.order_id)}
             if document.public_id not in existing:
-                client.create_order_document(
-                    document.order_id,
-                    document_type=0 if document.kind == DocumentKind.NOTA_CREDITO else 1,
-                    public_id=document.public_id,
-                    url=document_pdf_url(document),
-                    external_id=document.token,
-                )
+                _order_document_create(client, document)
                 demo = " (documento de prueba)" if document.demo else ""
                 client.create_order_history(
                     document.order_id,
@@ -149,3 +185,36 @@ def document_attach(*, document: Document) -> bool:
         cache.delete(lock)
     document_fields_set(document, attached_at=timezone.now(), attach_error="")
     return True
+
+
+def _order_document_create(client: JumpsellerClient, document: Document) -> None:
+    """``POST /orders/{id}/documents.json`` with ``document_type`` in the form this store's Jumpseller takes.
+
+    The OAS declares ``document_type`` an integer, yet its enum and every sample are strings ("1 - invoice",
+    "0 - credit note"; jumpseller-api.md §2.6): the documented string goes first; a 422 that may be about
+    it is retried once in the other form, and the form that worked is kept on the store's settings (a
+    field, not the cache: it survives a Redis loss and a deploy), so later attachments use it directly."""
+    from integration.client import JumpsellerValidationError
+
+    known = (
+        EmissionSettings.objects.filter(store_id=document.store_id)
+        .values_list("jumpseller_document_type_form", flat=True)
+        .first()
+    )
+    form = known or "string"
+    fields = {
+        "document_type": 0 if document.kind == DocumentKind.NOTA_CREDITO else 1,
+        "public_id": document.public_id,
+        "url": document_pdf_url(document),
+        "external_id": document.token,
+    }
+    try:
+        client.create_order_document(document.order_id, document_type_form=form, **fields)
+    except JumpsellerValidationError as exc:
+        if exc.status != 422 or not exc.may_concern("document_type"):
+            raise
+        refused, form = form, ("integer" if form == "string" else "string")
+        logger.info("jumpseller refused document_type as %s (%s); sending %s", refused, exc.message, form)
+        client.create_order_document(document.order_id, document_type_form=form, **fields)
+    if form != known:
+        EmissionSettings.objects.filter(store_id=document.store_id).update(jumpseller_document_type_form=form)

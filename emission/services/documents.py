@@ -56,11 +56,35 @@ logger = logging.getLogger(__name__)
 CANCELED_BEFORE_EMISSION = "La orden se anuló en Jumpseller antes de emitir el documento: no se emitirá."
 
 
-def idempotency_key_for(*, store_code: str, order_id: int, order_created_at: str, purpose: str) -> str:
+def idempotency_key_for(
+    *, store_code: str, order_id: int, order_created_at: str, purpose: str, revision: int = 0
+) -> str:
     """Deterministic, never time-based (openfactura-api §6): one logical document, one key, across
-    retries, restarts and reinstalls. The order's creation time guards against order numbers that restart."""
+    retries, restarts and reinstalls. The order's creation time guards against order numbers that restart.
+
+    ``revision`` n ≥ 1 appends ``:r{n}``: a document takes its next revision only after OpenFactura
+    rejected it without creating anything (``OpenFacturaError.fresh_key``, see ``_requires_review``), so
+    the same document at the same revision always sends the same key, and timeouts, 5xx and every other
+    retry keep theirs."""
     created = "".join(ch for ch in (order_created_at or "") if ch.isdigit())[:14]
-    return f"js:{store_code}:{order_id}:{created}:{purpose}"
+    return key_with_revision(f"js:{store_code}:{order_id}:{created}:{purpose}", revision)
+
+
+def key_with_revision(base: str, revision: int) -> str:
+    """The key of revision ``revision`` of a document whose revision-0 key is ``base``."""
+    return f"{base}:r{revision}" if revision else base
+
+
+def _next_key(document: Document) -> dict[str, Any]:
+    """The fields that move ``document`` to its next key revision. The new key's 24 h window starts at its
+    own first use, hence ``first_attempt_at`` starts again (``_emit_once``)."""
+    current = document.key_revision
+    base = document.idempotency_key.removesuffix(f":r{current}") if current else document.idempotency_key
+    return {
+        "idempotency_key": key_with_revision(base, current + 1),
+        "key_revision": current + 1,
+        "first_attempt_at": None,
+    }
 
 
 def document_get_or_create(
@@ -339,11 +363,15 @@ def _emitted(document: Document, result: EmitResult, started: datetime, t0: floa
 def _requires_review(
     document: Document, error: OpenFacturaError, started: datetime, t0: float, *, message: str
 ) -> Document:
+    """Park the document for the merchant. After a rejection that created nothing (a data error), the
+    next try ("Reintentar", with the corrected body) goes with the next key revision: OpenFactura may have
+    kept the rejected request's key, and would answer the corrected body OF-06 without a token."""
     document_transition(
         document,
         to=DocumentState.REQUIRES_REVIEW,
         error_code=str(error.code or error.status or "")[:40],
         error_message=message,
+        **(_next_key(document) if error.fresh_key else {}),
     )
     _attempt(document, started=started, t0=t0, outcome="rejected", error=error)
     return document

@@ -205,7 +205,12 @@ def nota_credito_anula(
                 nota,
                 cfg,
                 lambda dte: build_nota_credito_parcial(
-                    document.request_body, settings=dte, amount=remaining, razon=f"{razon} (saldo)", **common
+                    document.request_body,
+                    settings=dte,
+                    amount=remaining,
+                    razon=f"{razon} (saldo)",
+                    order=order,
+                    **common,
                 ),
             )
         elif remaining > 0:
@@ -213,7 +218,7 @@ def nota_credito_anula(
                 nota,
                 cfg,
                 lambda dte: build_nota_credito_anula(
-                    document.request_body, settings=dte, razon=razon, **common
+                    document.request_body, settings=dte, razon=razon, order=order, **common
                 ),
             )
         else:
@@ -281,6 +286,7 @@ def nota_credito_parcial_create(
             lines=lines,
             amount=amount,
             razon=razon,
+            order=order,
         )
     except DteRefusal as refusal:
         raise ActionRefused(refusal.message) from refusal

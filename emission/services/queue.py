@@ -89,6 +89,7 @@ MAX_DELIVER_ATTEMPTS = 10
 
 
 EMAIL_SKIPPED = "No enviado:"  # prefix of a permanent reason not to email (no address, disabled)
+ATTACH_SKIPPED = "No adjuntado:"  # prefix of a permanent reason not to attach (a demo document)
 
 
 def emission_sweep(*, now: datetime | None = None) -> dict[str, int]:
@@ -121,7 +122,7 @@ def emission_sweep(*, now: datetime | None = None) -> dict[str, int]:
         emitted_at__lt=now - timedelta(minutes=2),
         deliver_attempts__lt=MAX_DELIVER_ATTEMPTS,
     ).filter(
-        Q(attached_at__isnull=True)
+        (Q(attached_at__isnull=True) & ~Q(attach_error__startswith=ATTACH_SKIPPED))
         | (Q(email_sent_at__isnull=True) & ~Q(email_error__startswith=EMAIL_SKIPPED))
     )
     counts["deliver"] = 0

@@ -14,7 +14,8 @@ from emission.models import (
     CustomerNotice,
     EmissionMode,
 )
-from emission.services.configuration import emission_settings_for
+from emission.services.configuration import DEMO_NO_RECIPIENT, email_recipient_for, emission_settings_for
+from emission.services.queue import EMAIL_SKIPPED
 from emission.services.state import RetryLater
 
 logger = logging.getLogger(__name__)
@@ -30,7 +31,8 @@ def selfservice_url_for(*, store_id: int, order_id: int) -> str:
 
 
 def selfservice_notice_send(*, store_id: int, order: dict[str, Any]) -> CustomerNotice | None:
-    """Modes 3 and 4: no document on payment; the customer gets the link to choose/issue it. Once."""
+    """Modes 3 and 4: no document on payment; the customer gets the link to choose/issue it. Once.
+    In demo mode it goes to the merchant's demo address instead, never to the customer."""
     from django.core.mail import EmailMultiAlternatives
     from django.template.loader import render_to_string
 
@@ -44,29 +46,36 @@ def selfservice_notice_send(*, store_id: int, order: dict[str, Any]) -> Customer
             notice = CustomerNotice.objects.create(store_id=store_id, order_id=order_id, email=email[:254])
     except IntegrityError:
         notice = CustomerNotice.objects.get(store_id=store_id, order_id=order_id, kind="selfservice_link")
-    if notice.sent_at or not cfg.email_customer:
+    if notice.sent_at or not cfg.email_customer or notice.error.startswith(EMAIL_SKIPPED):
         return notice
     if not email:
         CustomerNotice.objects.filter(pk=notice.pk).update(error="La orden no tiene correo del cliente.")
+        return notice
+    recipient = email_recipient_for(cfg=cfg, demo=cfg.demo_mode, customer_email=email)
+    if not recipient:
+        CustomerNotice.objects.filter(pk=notice.pk).update(error=f"{EMAIL_SKIPPED} {DEMO_NO_RECIPIENT}")
         return notice
     claimed = CustomerNotice.objects.filter(pk=notice.pk, sent_at__isnull=True).update(sent_at=timezone.now())
     if not claimed:
         return notice
     store = Store.objects.get(pk=store_id)
+    customer_name = str((order.get("customer") or {}).get("fullname") or "")
     context = {
         "store": store,
         "order_id": order_id,
-        "customer_name": (order.get("customer") or {}).get("fullname") or "",
+        "customer_name": customer_name,
         "total": order.get("total"),
         "selfservice_url": selfservice_url_for(store_id=store_id, order_id=order_id),
         "allows_factura": cfg.mode == EmissionMode.LINK_BOLETA_O_FACTURA,
         "demo": cfg.demo_mode,
+        "demo_customer": (f"{customer_name} <{email}>" if customer_name else email) if cfg.demo_mode else "",
     }
+    copy = cfg.email_copy_merchant and cfg.merchant_email and cfg.merchant_email != recipient
     message = EmailMultiAlternatives(
         subject=f"{'[DEMO] ' if cfg.demo_mode else ''}Obtén tu documento tributario — orden #{order_id}",
         body=render_to_string("emission/email/selfservice.txt", context),
-        to=[email],
-        bcc=[cfg.merchant_email] if cfg.email_copy_merchant and cfg.merchant_email else None,
+        to=[recipient],
+        bcc=[cfg.merchant_email] if copy else None,
     )
     message.attach_alternative(render_to_string("emission/email/selfservice.html", context), "text/html")
     try:

@@ -13,7 +13,8 @@ Faults (``POST`` replaces the whole set: fields not given mean "no such fault"; 
 
 * ``latency_ms`` — sleep before answering every API request;
 * ``status`` — ``500``/``502``/``503``/``504`` (gateway body ``{"statusCode", "message"}``), ``429``
-  (rate-limit body), ``"OF-21"``/``"OF-23"`` (also ``"OF-13"``, ``"OF-22"``: 400 with that code);
+  (rate-limit body), ``"OF-21"``/``"OF-23"`` (also ``"OF-13"``, ``"OF-22"``: 400 with that code), or a
+  data error ``"OF-02"``/``"OF-08"``/``"OF-10"`` (400, a rejection: with ``count`` 1, "rejected once");
 * ``error_rate`` — probability 0..1 of answering ``status`` (503 when no status; 1 when only a
   status is given);
 * ``timeout`` — ``true`` (stall ``timeout_seconds``, default 60 s, then 504) or a number of seconds;
@@ -25,7 +26,14 @@ Faults (``POST`` replaces the whole set: fields not given mean "no such fault"; 
 * ``scope`` — ``"all"`` (default), ``"emit"`` (only ``POST /v2/dte/document``) or ``"read"``;
 * ``estado`` — what ``.../status`` answers instead of ``"Aceptado"`` (e.g. ``"Rechazado"``);
 * ``rate_limit`` — ``false``, ``true``, ``"N/M"`` or ``{"per_second", "per_minute"}``; kept across
-  ``POST`` s unless given; ``DELETE`` returns it to the setting ``SANDBOX_OPENFACTURA_RATE_LIMIT``.
+  ``POST`` s unless given; ``DELETE`` returns it to the setting ``SANDBOX_OPENFACTURA_RATE_LIMIT``;
+* ``reject_consumes_key`` — ``true``: "keys are consumed by rejected requests". A rejected emission (any
+  OF code of the validation, or an injected data error) keeps its Idempotency-Key for 24 h without a
+  document, so a later request with that key gets OF-06 without a token (openfactura-api.md, Addendum:
+  undocumented, "assume it may"). Default ``false``: a rejected body claims nothing;
+* ``of06_token_in`` — where an OF-06 answer carries the original token (§9 #1): ``"top"``
+  (``error.token``, the docs' example), ``"details"`` (``error.details[{"field": "token", "issue"}]``,
+  as the CLI reads it) or ``"both"`` (the default).
 
 ``GET /sandbox/openfactura/faults`` shows the current set. A stalled request wakes up when the faults
 change. Also: ``GET /sandbox/openfactura/documents/<token>.pdf`` (the PDF, inline) and

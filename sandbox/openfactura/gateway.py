@@ -12,7 +12,9 @@ Haulmer's API sits behind a gateway whose answers have their own shapes (openfac
 3. the per-key limits, 3 requests/s and 100/min (fixed windows in the Django cache, atomic ``incr``;
    only admitted requests count) → 429 ``{"statusCode": 429, "message": "Rate limit is exceeded.
    Try again in N seconds."}`` plus ``Retry-After`` (§9 #8: the form with seconds);
-4. faults ``error_rate``/``status`` and ``timeout`` (nothing is stored by a failed request).
+4. faults ``error_rate``/``status`` and ``timeout`` (nothing is stored by a failed request, except that
+   with ``reject_consumes_key`` an injected data error — ``OF-02``, ``OF-08``, ``OF-10`` — on the emission
+   keeps its Idempotency-Key, as a rejected body does in the view).
 
 Rate-limit switch: the setting ``SANDBOX_OPENFACTURA_RATE_LIMIT`` (environment variable of the same
 name) — ``"3/100"`` per second/per minute by default, ``"off"``/``False``/``0`` to disable — and,
@@ -40,6 +42,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
+from . import services
 from .companies import Account, account_for, well_formed
 from .models import Faults
 from .validation import OF_MESSAGES
@@ -205,6 +208,11 @@ def stall(seconds: float, *, version: int) -> None:
             return
 
 
+def idempotency_key(request: HttpRequest) -> str | None:
+    """The request's ``Idempotency-Key`` header, stripped; ``None`` when absent or empty."""
+    return (request.headers.get("Idempotency-Key") or "").strip() or None
+
+
 def fault_response(status: str) -> JsonResponse:
     """The answer of an injected failure: gateway 5xx, 429, or a 400 with an OF code."""
     if status.upper().startswith("OF-"):
@@ -212,6 +220,8 @@ def fault_response(status: str) -> JsonResponse:
         details = None
         if code == "OF-23":
             details = [{"field": "TipoDTE", "issue": "Emisión de boletas bloqueada temporalmente (SII)"}]
+        elif code in services.REJECTION_STATUSES:
+            details = [{"field": "Error", "issue": "Rechazo simulado (fault del sandbox)"}]
         return of_error(code, details)
     number = int(status)
     if number == 429:
@@ -242,6 +252,11 @@ def injected_failure(faults: Faults, *, emits: bool) -> JsonResponse | float | N
     if faults.timeout and not (emits and faults.timeout_after_emit) and _take_one(faults):
         return timeout_seconds(faults)
     return None
+
+
+def _rejects(faults: Faults) -> bool:
+    """The injected failure is a data error (a rejection), not a "try later" one."""
+    return faults.status.upper() in services.REJECTION_STATUSES
 
 
 def timeout_seconds(faults: Faults) -> float:
@@ -280,6 +295,8 @@ def api_view(*methods: str, emits: bool = False) -> Callable:
                 return limited
             with serialized():
                 failure = injected_failure(faults, emits=emits)
+                if emits and failure is not None and faults.reject_consumes_key and _rejects(faults):
+                    services.idempotency_consume(account=account, key=idempotency_key(request))
             if isinstance(failure, int | float):
                 stall(failure, version=faults.version)
                 return gateway_error(504)

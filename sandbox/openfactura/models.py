@@ -81,7 +81,9 @@ class IdempotencyClaim(models.Model):
     """An ``Idempotency-Key`` of one API key, valid 24 h from its first use (openfactura-api.md §2.1).
 
     Created (and committed) before the document; ``document`` is empty while the emission is in flight.
-    The unique constraint is what makes concurrent duplicates safe on every database.
+    The unique constraint is what makes concurrent duplicates safe on every database. ``rejected``: the
+    key was consumed by a rejected request (fault ``reject_consumes_key``): no document, never stale, a
+    repeat gets OF-06 without a token until it expires.
     """
 
     api_key_hash = models.CharField(max_length=64)
@@ -89,6 +91,7 @@ class IdempotencyClaim(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     document = models.ForeignKey(Document, null=True, blank=True, on_delete=models.CASCADE)
+    rejected = models.BooleanField(default=False)
 
     class Meta:
         constraints = [
@@ -103,6 +106,7 @@ class Faults(models.Model):
     """The fault-injection settings: one row (pk 1), read by every process on every API request."""
 
     SCOPES = [("all", "all"), ("emit", "emit"), ("read", "read")]
+    OF06_TOKEN_IN = [("both", "both"), ("top", "top"), ("details", "details")]
 
     latency_ms = models.PositiveIntegerField(default=0)
     error_rate = models.FloatField(null=True, blank=True)
@@ -115,6 +119,8 @@ class Faults(models.Model):
     scope = models.CharField(max_length=4, choices=SCOPES, default="all")
     estado = models.CharField(max_length=30, blank=True, default="")
     rate_limit = models.JSONField(null=True, blank=True)  # None: the setting
+    reject_consumes_key = models.BooleanField(default=False)  # a rejected request keeps its Idempotency-Key
+    of06_token_in = models.CharField(max_length=7, choices=OF06_TOKEN_IN, default="both")  # OF-06's token
     version = models.PositiveIntegerField(default=0)  # bumped on every change: wakes stalled requests
     updated_at = models.DateTimeField(default=timezone.now)
 

@@ -14,8 +14,15 @@ Emission with an ``Idempotency-Key`` (openfactura-api.md §2.1, §2.5; §9 #1):
 Claims live 24 h from first use (setting ``SANDBOX_OPENFACTURA_IDEMPOTENCY_TTL``, seconds); an
 in-flight claim older than ``STALE_CLAIM`` (its process died) is discarded.
 
-Choice (§9 #1, where the OF-06 token is): both — ``error.token`` as in the docs' example and
-``error.details: [{"field": "token", "issue": <token>}]`` as the CLI reads it.
+Where the OF-06 token is (§9 #1) is a fault, ``of06_token_in``, so that each reading of it can be tested
+alone: ``"top"`` — ``error.token``, as in the docs' example; ``"details"`` — ``error.details: [{"field":
+"token", "issue": <token>}]``, as the CLI reads it; ``"both"`` (the default, when no fault says otherwise)
+— both at once.
+
+Whether a rejected request consumes its key is documented nowhere (openfactura-api.md, Addendum: "assume
+it may"). By default it does not (step 2); the fault ``reject_consumes_key`` makes every data/validation
+rejection of the emission (OF-01…OF-20 from the checks, or an injected OF-02/OF-08/OF-10) keep its key for
+24 h with no document: a later request with that key gets OF-06 without a token, whatever its body.
 """
 
 from __future__ import annotations
@@ -41,26 +48,30 @@ STALE_CLAIM = timedelta(minutes=5)
 MAX_KEY_LENGTH = 255
 DUPLICATE_MESSAGE = "Este DTE ya fue emitido (Idempotency-Key)"
 IN_FLIGHT_MESSAGE = "Este DTE está siendo procesado (R)."
+CONSUMED_MESSAGE = "Validación Idempotencia"  # the code's official message: no document to name
+OF06_TOKEN_IN = ("both", "top", "details")
 
 
 class Duplicate(Exception):
-    """OF-06: the Idempotency-Key was used; ``token`` is the original document (None while in flight)."""
+    """OF-06: the Idempotency-Key was used; ``token`` is the original document (None while in flight,
+    or when a rejected request consumed the key: ``rejected``)."""
 
-    def __init__(self, token: str | None) -> None:
-        super().__init__(token or "in flight")
+    def __init__(self, token: str | None, *, rejected: bool = False) -> None:
+        super().__init__(token or ("consumed by a rejection" if rejected else "in flight"))
         self.token = token
+        self.rejected = rejected
 
-    def body(self) -> dict[str, Any]:
+    def body(self, location: str = OF06_TOKEN_IN[0]) -> dict[str, Any]:
+        """The 400 answer, with the original token where ``location`` (fault ``of06_token_in``) says."""
         if self.token is None:
-            return {"error": {"message": IN_FLIGHT_MESSAGE, "code": "OF-06"}}
-        return {
-            "error": {
-                "message": DUPLICATE_MESSAGE,
-                "code": "OF-06",
-                "token": self.token,
-                "details": [{"field": "token", "issue": self.token}],
-            }
-        }
+            message = CONSUMED_MESSAGE if self.rejected else IN_FLIGHT_MESSAGE
+            return {"error": {"message": message, "code": "OF-06"}}
+        error: dict[str, Any] = {"message": DUPLICATE_MESSAGE, "code": "OF-06"}
+        if location in ("top", "both"):
+            error["token"] = self.token
+        if location in ("details", "both"):
+            error["details"] = [{"field": "token", "issue": self.token}]
+        return {"error": error}
 
 
 def _ttl() -> timedelta:
@@ -69,7 +80,7 @@ def _ttl() -> timedelta:
 
 def _active_claims(*, api_key_hash: str, key: str, now: datetime):
     return IdempotencyClaim.objects.filter(api_key_hash=api_key_hash, key=key, expires_at__gt=now).filter(
-        Q(document__isnull=False) | Q(created_at__gt=now - STALE_CLAIM)
+        Q(document__isnull=False) | Q(rejected=True) | Q(created_at__gt=now - STALE_CLAIM)
     )
 
 
@@ -82,17 +93,35 @@ def idempotency_check(*, account: Account, key: str | None) -> None:
     )
     found = claim.first()
     if found is not None:
-        raise Duplicate(token=found.document.token if found.document else None)
+        raise Duplicate(token=found.document.token if found.document else None, rejected=found.rejected)
+
+
+def idempotency_consume(*, account: Account, key: str | None) -> None:
+    """Fault ``reject_consumes_key``: keep the key of a rejected request for 24 h, with no document."""
+    if not key or len(key) > MAX_KEY_LENGTH:
+        return
+    now = timezone.now()
+    with transaction.atomic():
+        _give_way(account=account, key=key, now=now)
+        IdempotencyClaim.objects.get_or_create(
+            api_key_hash=account.key_hash,
+            key=key,
+            defaults={"created_at": now, "expires_at": now + _ttl(), "rejected": True},
+        )
+
+
+def _give_way(*, account: Account, key: str, now: datetime) -> None:
+    """Delete an expired claim of ``key``, or an abandoned in-flight one (its process died)."""
+    IdempotencyClaim.objects.filter(api_key_hash=account.key_hash, key=key).filter(
+        Q(expires_at__lte=now) | Q(document__isnull=True, rejected=False, created_at__lte=now - STALE_CLAIM)
+    ).delete()
 
 
 def _claim(*, account: Account, key: str) -> IdempotencyClaim:
     now = timezone.now()
     try:
         with transaction.atomic():
-            # An expired or abandoned claim gives way to the new one.
-            IdempotencyClaim.objects.filter(api_key_hash=account.key_hash, key=key).filter(
-                Q(expires_at__lte=now) | Q(document__isnull=True, created_at__lte=now - STALE_CLAIM)
-            ).delete()
+            _give_way(account=account, key=key, now=now)  # an expired or abandoned claim gives way
             return IdempotencyClaim.objects.create(
                 api_key_hash=account.key_hash, key=key, created_at=now, expires_at=now + _ttl()
             )
@@ -171,9 +200,10 @@ def document_emit(
 # --- faults ------------------------------------------------------------------------------------
 FAULT_FIELDS = {
     "latency_ms", "error_rate", "status", "timeout", "timeout_seconds", "timeout_after_emit",
-    "down_seconds", "count", "scope", "estado", "rate_limit",
+    "down_seconds", "count", "scope", "estado", "rate_limit", "reject_consumes_key", "of06_token_in",
 }  # fmt: skip
-FAULT_STATUSES = {"429", "OF-21", "OF-23", "OF-13", "OF-22"}
+REJECTION_STATUSES = {"OF-02", "OF-08", "OF-10"}  # injected data errors (a rejection, not "try later")
+FAULT_STATUSES = {"429", "OF-21", "OF-23", "OF-13", "OF-22"} | REJECTION_STATUSES
 
 
 class FaultsInvalid(ValueError):
@@ -206,7 +236,13 @@ def faults_set(*, data: dict) -> Faults:
     if status is not None:
         status = str(status).strip().upper()
         if not (status in FAULT_STATUSES or (status.isdigit() and 500 <= int(status) <= 599)):
-            raise FaultsInvalid("status debe ser 429, 5xx, OF-21, OF-23, OF-13 u OF-22")
+            raise FaultsInvalid("status debe ser 429, 5xx, OF-21, OF-23, OF-13, OF-22, OF-02, OF-08 u OF-10")
+    reject_consumes_key = data.get("reject_consumes_key", False)
+    if not isinstance(reject_consumes_key, bool):
+        raise FaultsInvalid("reject_consumes_key debe ser true o false")
+    of06_token_in = data.get("of06_token_in") or "both"
+    if of06_token_in not in OF06_TOKEN_IN:
+        raise FaultsInvalid("of06_token_in debe ser top, details o both")
     timeout = data.get("timeout", False)
     timeout_seconds = _number(data, "timeout_seconds", maximum=3600)
     if isinstance(timeout, int | float) and not isinstance(timeout, bool):
@@ -237,6 +273,8 @@ def faults_set(*, data: dict) -> Faults:
         faults.estado = str(data.get("estado") or "")[:30]
         if "rate_limit" in data:
             faults.rate_limit = data["rate_limit"]
+        faults.reject_consumes_key = reject_consumes_key
+        faults.of06_token_in = of06_token_in
         faults.version += 1
         faults.updated_at = timezone.now()
         faults.save()
@@ -267,4 +305,6 @@ def faults_json(faults: Faults) -> dict[str, Any]:
         "scope": faults.scope,
         "estado": faults.estado or None,
         "rate_limit": faults.rate_limit,
+        "reject_consumes_key": faults.reject_consumes_key,
+        "of06_token_in": faults.of06_token_in,
     }

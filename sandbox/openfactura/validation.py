@@ -13,7 +13,8 @@ Order of the checks, each one answering the first failing group (``Rejection``):
 1. body shape → OF-20 / OF-01; ``response`` values → OF-10;
 2. ``TipoDTE`` ∈ {33, 34, 39, 41, 56, 61} → OF-05;
 3. ``Folio`` 0 (or absent) → OF-07 "Validación de Folios";
-4. required fields of the document family → OF-02 with one detail per missing field;
+4. required fields of the document family → OF-02 with one detail per missing field (the whole
+   receptor — RUT, razón social, giro, dirección, comuna — on 33, 34, 56 and 61);
 5. ``RUTEmisor`` must be the API key's taxpayer → OF-03 "Validación de Permisos";
 6. formats (dates, RUT check digits, lengths, line counts, quantities, indicators) → OF-10;
 7. amounts: every ``MontoItem`` and every total recomputed from the lines → OF-10, details
@@ -362,15 +363,20 @@ def _check_required(dte: dict, tipo: int, *, self_service: bool) -> None:
         if not self_service:
             paths.append(("IdDoc", "IndServicio"))
     else:
+        # Every factura-family document (33, 34, 56, 61) needs the whole receptor: OpenFactura's table
+        # marks GiroRecep, DirRecep and CmnaRecep required (openfactura-api.md, Addendum), stricter than the
+        # SII format, which leaves them optional on a 61. ``Contacto``, also marked required there, is
+        # absent from every accepted example, so it stays optional here.
         paths += [
             ("Emisor", "RznSoc"),
             ("Emisor", "GiroEmis"),
             ("Emisor", "Acteco"),
             ("Receptor", "RUTRecep"),
+            ("Receptor", "RznSocRecep"),
+            ("Receptor", "GiroRecep"),
+            ("Receptor", "DirRecep"),
+            ("Receptor", "CmnaRecep"),
         ]
-        paths.append(("Receptor", "RznSocRecep"))
-        if tipo in (33, 34):
-            paths += [("Receptor", "GiroRecep"), ("Receptor", "DirRecep"), ("Receptor", "CmnaRecep")]
     if tipo == 39:
         paths += [("Totales", "MntNeto"), ("Totales", "IVA")]
     elif tipo == 33:

@@ -51,7 +51,7 @@ def _local(moment) -> str:
 # --- emission ----------------------------------------------------------------------------------
 @api_view("POST", emits=True)
 def document_emit(request: HttpRequest, *, account: Account, faults: Faults) -> HttpResponse:
-    key = (request.headers.get("Idempotency-Key") or "").strip() or None
+    key = gateway.idempotency_key(request)
     if key is not None and len(key) > services.MAX_KEY_LENGTH:
         return of_error("OF-10", [{"field": "Idempotency-Key", "issue": "Largo máximo 255 caracteres"}])
     try:
@@ -69,8 +69,10 @@ def document_emit(request: HttpRequest, *, account: Account, faults: Faults) -> 
             account=account, emission=emission, raw_body=text, idempotency_key=key
         )
     except services.Duplicate as duplicate:
-        return json_response(duplicate.body(), 400)
+        return json_response(duplicate.body(faults.of06_token_in), 400)
     except Rejection as rejection:
+        if faults.reject_consumes_key:  # the fault "keys are consumed by rejected requests"
+            services.idempotency_consume(account=account, key=key)
         return json_response(rejection.body(), 400)
     answer = _emission_answer(request, account=account, document=document, warnings=emission.warnings)
     return gateway.mark_stall_after_emit(json_response(answer), faults)

@@ -62,7 +62,13 @@ def test_annulling_a_boleta_converts_its_lines_to_net(sii_schemas):
                 "DirOrigen": "A PRAT 545 DP 2",
                 "CmnaOrigen": "Curicó",
             },
-            "Receptor": {"RUTRecep": "66666666-6", "RznSocRecep": "Consumidor final"},
+            "Receptor": {
+                "RUTRecep": "66666666-6",
+                "RznSocRecep": "Consumidor final",
+                "GiroRecep": "Particular",
+                "DirRecep": "Sin dirección",
+                "CmnaRecep": "Curicó",
+            },
             "Totales": {"MntNeto": 20151, "MntExe": 3990, "TasaIVA": 19, "IVA": 3829, "MntTotal": 27970},
         },
         "Detalle": [
@@ -201,6 +207,7 @@ def test_annulling_a_boleta_with_a_named_buyer_keeps_the_buyer(sii_schemas):
         "RUTRecep": "76430498-5",
         "CdgIntRecep": "76430498-5",
         "RznSocRecep": "HOSTY SPA",
+        "GiroRecep": "Particular",
         "DirRecep": "Prat 527",
         "CmnaRecep": "Curicó",
     }

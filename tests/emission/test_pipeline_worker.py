@@ -24,7 +24,9 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def shop(sandbox, http):
     flows.install(http, sandbox, "obrera", "Tienda Obrera")
-    return Store.objects.get(code="obrera")
+    store = Store.objects.get(code="obrera")
+    flows.configure(store, demo_attach_documents=True)  # demo documents attached too (off by default)
+    return store
 
 
 def _emitted(store: Store, count: int) -> bool:

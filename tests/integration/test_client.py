@@ -192,7 +192,7 @@ def test_order_document_and_history(client):
             matchers.json_params_matcher(
                 {
                     "document": {
-                        "document_type": 1,
+                        "document_type": "1 - invoice",
                         "public_id": "39-1234",
                         "url": "https://app/dte/39-1234.pdf",
                         "external_id": "tok-1",

@@ -185,7 +185,7 @@ def test_reenviar_correo_of_a_pending_document_is_refused_in_spanish(merchant, s
 
 def test_reenviar_correo_sends_it_again(merchant, store, mailoutbox):
     EmissionSettings.objects.create(store=store)
-    document = emitted(store, pdf=b"%PDF-1.4 test")
+    document = emitted(store, pdf=b"%PDF-1.4 test", demo=False)  # a demo one goes to the merchant instead
     page = merchant.get(LIST)
     response = merchant.post(
         f"/app/documentos/{document.pk}/reenviar-correo",
@@ -253,6 +253,7 @@ def test_nota_de_credito_parcial_on_a_pending_document_is_refused(merchant, stor
             "amount": "1000",
             "razon": "Devolución",
             "request_key": "k1",
+            "confirmacion": store.code,
         },
         follow=True,
     )

@@ -68,12 +68,23 @@ def test_pause_and_resume_say_what_they_did_and_are_idempotent(merchant, store, 
     page = merchant.get("/app/cola/")
     token = csrf_token(page)
     text = merchant.post(
-        "/app/cola/", {"csrfmiddlewaretoken": token, "accion": "pausar", "motivo": "Inventario"}, follow=True
+        "/app/cola/",
+        {
+            "csrfmiddlewaretoken": token,
+            "accion": "pausar",
+            "motivo": "Inventario",
+            "confirmacion": store.code,
+        },
+        follow=True,
     ).content.decode()
     assert "Cola pausada" in text and "En pausa" in text and "Motivo: Inventario" in text
     cfg = EmissionSettings.objects.get(store=store)
     assert cfg.queue_paused and cfg.queue_paused_reason == "Inventario"
-    again = merchant.post("/app/cola/", {"csrfmiddlewaretoken": token, "accion": "pausar"}, follow=True)
+    again = merchant.post(
+        "/app/cola/",
+        {"csrfmiddlewaretoken": token, "accion": "pausar", "confirmacion": store.code},
+        follow=True,
+    )
     assert "La cola ya estaba pausada." in again.content.decode()
 
     text = merchant.post(
@@ -131,7 +142,9 @@ def test_the_issuer_refresh_reads_openfactura_again(merchant, store):
     assert "HOSTY SPA" in response.content.decode()
 
 
+@responses.activate  # in demo mode the Resumen's checklist reads recent orders for the tax check
 def test_the_summary_counts_todays_documents_and_what_needs_attention(merchant, store, other_store):
+    responses.get("https://api.jumpseller.test/v1/orders.json", json=[])
     make_document(store, state="emitted", token="t", mnt_total=12990, emitted_at=timezone.now())
     make_document(store, state="emitted", token="t2", mnt_total=1000, emitted_at=timezone.now())
     make_document(store, state="requires_review")

@@ -246,6 +246,10 @@ def test_what_the_dockerfile_installs_emits_every_document_once(production_shape
     sandbox = Sandbox(url=shape.base_url)
     with requests.Session() as http:
         flows.install(http, sandbox, STORE, "Tienda de humo")
+        # A new install is in demo mode: documents go to the merchant's address and are attached in
+        # Jumpseller only once the merchant turns that on (Configuración), as here.
+        saved = flows.submit_form(http, sandbox("/app/configuracion/"), demo_attach_documents="on")
+        assert saved.status_code == 200 and "Configuración guardada" in saved.text, saved.text[-2000:]
         order_ids = [
             flows.create_order(http, sandbox, STORE, flows.example_order(EXAMPLES[n % len(EXAMPLES)]))["id"]
             for n in range(20)

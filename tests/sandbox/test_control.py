@@ -250,7 +250,7 @@ def test_documents_and_history_the_product_attached(client, js_store, js_api):
         "/orders/5001/documents.json",
         {
             "document": {
-                "document_type": 1,
+                "document_type": "1 - invoice",
                 "public_id": "39-7",
                 "url": "https://x.example/a.pdf",
                 "external_id": "tok",

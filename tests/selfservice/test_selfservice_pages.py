@@ -35,7 +35,9 @@ TAXPAYER = {  # sandbox/openfactura/fixtures/taxpayers.json
 
 @pytest.fixture
 def shop(sandbox, http, settings):
-    return flows.installed_store(http, sandbox, settings, "tienda", "Tienda Ñuñoa")
+    store = flows.installed_store(http, sandbox, settings, "tienda", "Tienda Ñuñoa")
+    flows.configure(store, demo_attach_documents=True)  # demo documents attached too (off by default)
+    return store
 
 
 def paid_order(http, sandbox, order_id: int, name: str = "afecta") -> dict:
@@ -97,7 +99,9 @@ def test_mode_2_page_shows_the_boleta_and_converts_it_into_a_factura(sandbox, ht
     assert 'name="rut"' not in done.text and "Descargar PDF" in done.text and "(anulada)" in done.text
     assert f"Factura electrónica N° {factura.folio}" in done.text
     # Emailed and attached through the pipeline.
-    [mail] = flows.mails(http, sandbox, to="compras@hosty.cl")
+    # Demo: to the store's address (with the boleta's and the nota's), not to compras@hosty.cl.
+    mails = flows.mails(http, sandbox, to=shop.email)
+    [mail] = [m for m in mails if m["subject"].startswith("[DEMO] Factura")]
     assert mail["attachments"] == [f"33-{factura.folio}.pdf"]
     attached = {d["public_id"] for d in flows.jumpseller_documents(http, sandbox, "tienda", 8001)}
     assert attached == {f"39-{boleta.folio}", f"61-{nota.folio}", f"33-{factura.folio}"}

@@ -228,6 +228,8 @@ def test_post_replaces_and_delete_clears(of_control):
         "scope": "all",
         "estado": None,
         "rate_limit": None,
+        "reject_consumes_key": False,
+        "of06_token_in": "both",
     }
 
 
