@@ -81,12 +81,20 @@ class OpenFacturaUnauthorized(OpenFacturaError):
     """401/403: the API key is wrong or revoked."""
 
 
+# The documented data errors (openfactura-api.md § errors: "treat OF-01/02/05/08/09/10/20 as
+# non-retryable data errors"): OpenFactura checked the body and created nothing with this request.
+DATA_ERROR_CODES = frozenset({"OF-01", "OF-02", "OF-05", "OF-08", "OF-09", "OF-10", "OF-20"})
+
+
 class OpenFacturaRejected(OpenFacturaError):
     """A 4xx data error (400 OF-01, OF-02, OF-05, OF-08, OF-10, …; any other 4xx that is not auth, rate
-    limit, OF-06 or a "try later" code): nothing was created. Fix the document, don't retry as it is;
-    the corrected one goes with a new key revision."""
+    limit, OF-06 or a "try later" code). Fix the document, don't retry as it is. Only a documented data
+    code says that this request created nothing (``fresh_key``); an unknown 4xx (a gateway's 400, 408,
+    409, 413) keeps the key, since it proves nothing about what OpenFactura did."""
 
-    fresh_key = True
+    @property
+    def fresh_key(self) -> bool:  # type: ignore[override]
+        return self.code in DATA_ERROR_CODES
 
 
 class OpenFacturaDuplicate(OpenFacturaError):

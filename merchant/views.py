@@ -291,9 +291,7 @@ def document_retry(request: HttpRequest, pk: int) -> HttpResponse:
         if document.state == DocumentState.SENDING:
             return "El documento se está enviando en este momento: no se reintentó de nuevo."
         emission_services.document_retry(store_id=request.store.pk, document_id=document.pk)
-        return (
-            "Reintento en curso: el documento se enviará a OpenFactura con la misma clave (nunca se duplica)."
-        )
+        return "Reintento en curso: el documento se enviará de nuevo a OpenFactura; nunca se emite dos veces."
 
     return _document_action(request, pk, act)
 
@@ -437,9 +435,15 @@ def queue(request: HttpRequest) -> HttpResponse:
             if not cfg.queue_paused:
                 messages.info(request, "La cola ya estaba en marcha.")
             else:
-                sent = emission_services.queue_resume(store_id=store.pk)
-                services.audit_record(store_id=store.pk, who=_who(request), what="Cola reanudada")
-                messages.success(request, f"Cola reanudada: {sent} documento(s) en espera se están enviando.")
+                try:
+                    sent = emission_services.queue_resume(store_id=store.pk)
+                except emission_services.ActionRefused as refused:
+                    messages.error(request, refused.message)
+                else:
+                    services.audit_record(store_id=store.pk, who=_who(request), what="Cola reanudada")
+                    messages.success(
+                        request, f"Cola reanudada: {sent} documento(s) en espera se están enviando."
+                    )
         return redirect("merchant:queue")
     cfg = emission_services.emission_settings_for(store_id=store.pk)
     return _render(

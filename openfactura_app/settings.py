@@ -423,7 +423,9 @@ def _check_production() -> None:
             "url-safe; genere una con `python -c 'from cryptography.fernet import Fernet; "
             "print(Fernet.generate_key().decode())'`)"
         )
-    if SANDBOX and not SANDBOX_SMOKE:
+    loopback_hosts = {"localhost", "127.0.0.1", "::1", "[::1]"}
+    if SANDBOX and not (SANDBOX_SMOKE and ALLOWED_HOSTS and set(ALLOWED_HOSTS) <= loopback_hosts):
+        # The smoke run only: nothing outside this machine may reach the sandbox, by address or by name.
         problems.append("SANDBOX no puede estar activo en producción")
     if not ALLOWED_HOSTS or "*" in ALLOWED_HOSTS:
         problems.append("ALLOWED_HOSTS debe listar los dominios del producto")

@@ -22,6 +22,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from core.client_address import client_address
 from core.ratelimit import BudgetExhausted, Limit, try_acquire
 from emission.client import OpenFacturaError
 from emission.dte.parties import GIRO_RECEPTOR_MAX, canonical_rut
@@ -44,7 +45,7 @@ PAGE_IP_LIMITS = ((60, 60.0),)  # per IP, any link
 
 
 def _client_ip(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR", "") or "-"
+    return client_address(request)
 
 
 def _link_key(store_id: int, order_id: int) -> str:

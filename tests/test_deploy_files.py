@@ -24,18 +24,18 @@ def _dockerfile_cmd() -> list[str]:
 
 def test_services_and_commands():
     services = _compose()["services"]
-    assert set(services) == {"proxy", "web", "worker", "beat", "db", "redis"}
-    web = shlex.split(services["web"]["command"])
-    assert web[:2] == ["sh", "-c"]
-    migrate, gunicorn = web[2].split(" && ")
-    assert migrate == "python manage.py migrate --noinput"
-    # The web service runs gunicorn exactly as the image's CMD does.
-    assert shlex.split(gunicorn) == ["exec", *_dockerfile_cmd()]
+    assert set(services) == {"proxy", "migrate", "web", "worker", "beat", "db", "redis"}
+    # The web service runs gunicorn exactly as the image's CMD does; migrations run once, before it.
+    assert shlex.split(services["web"]["command"]) == _dockerfile_cmd()
     assert _dockerfile_cmd() == ["gunicorn", "openfactura_app.wsgi", "--config", "gunicorn.conf.py"]
+    assert services["migrate"]["command"] == "python manage.py migrate --noinput"
+    assert services["migrate"]["restart"] == "no"
+    for name in ("web", "worker", "beat"):
+        assert services[name]["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
     assert services["worker"]["command"].startswith("celery -A openfactura_app worker")
     assert services["beat"]["command"].startswith("celery -A openfactura_app beat")
     for name, service in services.items():
-        assert "healthcheck" in service, f"{name} has no health check"
+        assert name == "migrate" or "healthcheck" in service, f"{name} has no health check"
     assert services["web"]["healthcheck"]["test"] == ["CMD", "python", "-m", "core.healthcheck"]
 
 
@@ -44,7 +44,7 @@ def test_environment_names_are_settings_the_app_reads():
     read_by_settings = set(re.findall(r'env(?:\.\w+)?\(\s*"([A-Z_]+)"', SETTINGS_SOURCE)) | set(
         re.findall(r'os\.environ\.get\("([A-Z_]+)"', GUNICORN_SOURCE)
     )
-    for name in ("web", "worker", "beat"):
+    for name in ("migrate", "web", "worker", "beat"):
         environment = services[name]["environment"]
         assert environment["DJANGO_ENV"] == "production"
         unknown = set(environment) - read_by_settings

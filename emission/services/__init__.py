@@ -47,7 +47,6 @@ from emission.services.documents import (
 )
 from emission.services.orders import (
     SALE_PURPOSE,
-    ActionRefused,
     document_annul,
     document_annul_for_order,
     document_email_resend,
@@ -78,9 +77,11 @@ from emission.services.state import (
     DEMO_API_KEY,
     IDEMPOTENCY_WINDOW,
     MAX_TRANSIENT_ATTEMPTS,
+    ActionRefused,
     EmissionWaiting,
     RetryLater,
     document_fields_set,
+    document_never_sent,
     document_transition,
     enqueue,
     run_now_or_later,
@@ -90,6 +91,7 @@ __all__ = [
     "ATTACH_SKIPPED",
     "AUTH_ERROR_REASON",
     "ActionRefused",
+    "document_never_sent",
     "CANCELED_BEFORE_EMISSION",
     "DEMO_API_KEY",
     "DEMO_ATTACH_SKIPPED",

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from emission.client import (
     OpenFacturaClient,
+    OpenFacturaError,
 )
 from emission.dte import (
     StoreDteSettings,
@@ -60,11 +61,30 @@ def email_recipient_for(*, cfg: EmissionSettings, demo: bool, customer_email: st
     return cfg.demo_recipient_email if demo else customer_email
 
 
-def openfactura_client_for(cfg: EmissionSettings) -> OpenFacturaClient:
-    """Demo mode (or no key yet) talks to OpenFactura's demo environment with its public demo key."""
+class ApiKeyMissing(OpenFacturaError):
+    """A store that issues real documents has no OpenFactura API key (deleted at Desconectar): nothing is
+    sent until the merchant enters one. Never a silent fallback to the demo company."""
+
+    def __init__(self) -> None:
+        super().__init__(API_KEY_MISSING)
+
+
+API_KEY_MISSING = (
+    "La tienda emite documentos reales pero no tiene API key de OpenFactura: ingrésala en Configuración "
+    "y reanuda la cola. No se envió nada."
+)
+
+
+def openfactura_client_for(cfg: EmissionSettings, *, demo: bool | None = None) -> OpenFacturaClient:
+    """The client of an environment: OpenFactura's demo one with its public demo key, or production with
+    the store's key. ``demo`` is the document's own environment (a document is always sent, fetched and
+    annulled where it was born); ``None`` means the store's current mode. Production without a key raises
+    ``ApiKeyMissing``."""
     from core.ratelimit import throttle_openfactura
 
-    demo = cfg.demo_mode or not cfg.api_key
+    demo = cfg.demo_mode if demo is None else demo
+    if not demo and not cfg.api_key:
+        raise ApiKeyMissing()
     return OpenFacturaClient(
         api_key=DEMO_API_KEY if demo else cfg.api_key,
         base_url=settings.OPENFACTURA_DEMO_URL if demo else settings.OPENFACTURA_URL,
@@ -82,8 +102,7 @@ def organization_refresh(*, cfg: EmissionSettings) -> dict[str, Any]:
     return organization
 
 
-# Without its key a store's client falls back to OpenFactura's demo company (``openfactura_client_for``): a
-# store that issues real documents must not send its waiting orders there after reconnecting.
+# A store that issues real documents and lost its key at Desconectar waits, paused, for a new one.
 API_KEY_FORGOTTEN = (
     "Se borró la API key de OpenFactura al desconectar la aplicación: ingrésala de nuevo en Configuración "
     "y reanuda la cola."

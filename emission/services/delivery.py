@@ -38,9 +38,9 @@ def document_pdf_bytes(document: Document) -> bytes:
     """The PDF, from our copy or fetched once from OpenFactura and kept."""
     if document.pdf:
         return bytes(document.pdf)
-    pdf = openfactura_client_for(emission_settings_for(store_id=document.store_id)).document_pdf(
-        document.token
-    )
+    pdf = openfactura_client_for(
+        emission_settings_for(store_id=document.store_id), demo=document.demo
+    ).document_pdf(document.token)
     document_fields_set(document, pdf=pdf)
     return pdf
 
@@ -159,8 +159,10 @@ def document_attach(*, document: Document) -> bool:
     from integration.services import StoreDisconnected, jumpseller_client_for
 
     lock = f"emission:attach:{document.pk}"
-    if not cache.add(lock, 1, timeout=120):  # another delivery of this document is attaching it
-        return False
+    # Held for longer than any task may run (Celery kills it at CELERY_TASK_TIME_LIMIT): the lock cannot
+    # expire while its holder is still listing and attaching (up to five paced Jumpseller calls).
+    if not cache.add(lock, 1, timeout=settings.CELERY_TASK_TIME_LIMIT + 60):
+        return False  # another delivery of this document is attaching it
     try:
         with jumpseller_client_for(document.store_id) as client:
             existing = {d.public_id for d in client.list_order_documents(document.order_id)}

@@ -40,7 +40,13 @@ from emission.models import (
     EmissionAttempt,
     EmissionSettings,
 )
-from emission.services.configuration import dte_settings_for, emission_settings_for, openfactura_client_for
+from emission.services.configuration import (
+    API_KEY_MISSING,
+    ApiKeyMissing,
+    dte_settings_for,
+    emission_settings_for,
+    openfactura_client_for,
+)
 from emission.services.queue import queue_pause
 from emission.services.state import (
     IDEMPOTENCY_WINDOW,
@@ -75,14 +81,32 @@ def key_with_revision(base: str, revision: int) -> str:
     return f"{base}:r{revision}" if revision else base
 
 
+# Attempt outcomes that prove their request created nothing: OpenFactura rejected the body, or we refused
+# to send it. Any other ending (timeout, 5xx, a lost worker, a late answer) may have created the document.
+_NOTHING_CREATED = ("rejected", "refused")
+
+
 def _next_key(document: Document) -> dict[str, Any]:
-    """The fields that move ``document`` to its next key revision. The new key's 24 h window starts at its
-    own first use, hence ``first_attempt_at`` starts again (``_emit_once``)."""
+    """The fields that move ``document`` to its next key revision, or none.
+
+    A rejection proves only that *its* request created nothing. So the key changes only when every
+    earlier request under the current key also ended in a recorded rejection; a timeout, 5xx, lost worker
+    or late answer under this key may have created the document, and then the key is kept (a retry gets
+    OF-06 with the original). Incremented in SQL (``F``) from the row, not from a stale copy. The new key's
+    24 h window starts at its own first use, hence ``first_attempt_at`` starts again (``_emit_once``)."""
+    since = document.first_attempt_at
+    uncertain = EmissionAttempt.objects.filter(document=document, store_id=document.store_id).exclude(
+        outcome__in=_NOTHING_CREATED
+    )
+    if since is not None:
+        uncertain = uncertain.filter(started_at__gte=since)
+    if uncertain.exists():
+        return {}
     current = document.key_revision
     base = document.idempotency_key.removesuffix(f":r{current}") if current else document.idempotency_key
     return {
         "idempotency_key": key_with_revision(base, current + 1),
-        "key_revision": current + 1,
+        "key_revision": F("key_revision") + 1,
         "first_attempt_at": None,
     }
 
@@ -162,6 +186,9 @@ def document_build_with(
     started, t0 = timezone.now(), time.monotonic()
     try:
         built = build(dte_settings_for(cfg))
+    except ApiKeyMissing:
+        queue_pause(store_id=document.store_id, reason=API_KEY_MISSING, automatic=True)
+        raise EmissionWaiting("sin API key de OpenFactura") from None
     except OpenFacturaTransient as exc:  # the issuer data could not be read: a failed attempt
         _failed_transient(document, cfg, exc, started, t0, count_attempt=True)
     except OpenFacturaUnauthorized as exc:
@@ -197,6 +224,35 @@ def document_build(
     )
 
 
+DEMO_DOCUMENT_NOW_LIVE = (
+    "Este documento se preparó en modo demo y la tienda ya emite documentos reales: no se envió. "
+    "Pulsa Reintentar para emitirlo como documento real."
+)
+LIVE_DOCUMENT_NOW_DEMO = (
+    "Este documento es real y la tienda está en modo demo: no se envió. Sal del modo demo en "
+    "Configuración y pulsa Reintentar."
+)
+DEMO_NOTA_NOT_NEEDED = (
+    "Esta nota de crédito anula un documento de prueba (modo demo), que no tiene validez tributaria: no se "
+    "emite ahora que la tienda emite documentos reales."
+)
+
+
+def _environment_changed(document: Document) -> Document:
+    """The store changed mode (demo ↔ real) after the document was created and before it was sent: it is
+    never sent to the other environment (a demo order as a real boleta, a real nota to the demo company).
+    It waits in "requiere revisión" with the reason; "Reintentar" adopts the current mode when that is safe
+    (``document_retry``)."""
+    if document.demo and document.kind == DocumentKind.NOTA_CREDITO:
+        message = DEMO_NOTA_NOT_NEEDED
+    else:
+        message = DEMO_DOCUMENT_NOW_LIVE if document.demo else LIVE_DOCUMENT_NOW_DEMO
+    document_transition(
+        document, to=DocumentState.REQUIRES_REVIEW, error_code="mode_changed", error_message=message
+    )
+    return document
+
+
 def _claim(document: Document) -> bool:
     """Move the document to "sending" if nobody else holds it. A "sending" row whose lease expired
     (its worker died mid-call) may be claimed again: the same Idempotency-Key makes that safe."""
@@ -205,6 +261,7 @@ def _claim(document: Document) -> bool:
     claimable = Q(state__in=[DocumentState.PENDING, DocumentState.FAILED_RETRYING]) | Q(
         state=DocumentState.SENDING, last_attempt_at__lt=now - lease
     )
+    lost_at = document.last_attempt_at if document.state == DocumentState.SENDING else None
     updated = Document.objects.filter(claimable, pk=document.pk, store_id=document.store_id).update(
         state=DocumentState.SENDING,
         attempts=F("attempts") + 1,
@@ -214,6 +271,9 @@ def _claim(document: Document) -> bool:
         updated_at=now,
     )
     document.refresh_from_db()
+    if updated and lost_at is not None:
+        # Its worker died mid-call: that request may have created the document (see ``_next_key``).
+        _attempt(document, started=lost_at, t0=time.monotonic(), outcome="lost", message="sin respuesta")
     return bool(updated)
 
 
@@ -303,11 +363,18 @@ def document_send(*, store_id: int, document_id: int) -> Document:
     cfg = emission_settings_for(store_id=store_id)
     if cfg.queue_paused:
         raise EmissionWaiting("cola pausada")
+    if document.demo != cfg.demo_mode:
+        return _environment_changed(document)
+    try:
+        client = openfactura_client_for(cfg, demo=document.demo)
+    except ApiKeyMissing:
+        queue_pause(store_id=store_id, reason=API_KEY_MISSING, automatic=True)
+        raise EmissionWaiting("sin API key de OpenFactura") from None
     if not _claim(document):
         return document
     started, t0 = timezone.now(), time.monotonic()
     try:
-        result, outcome = _emit_once(openfactura_client_for(cfg), document, started)
+        result, outcome = _emit_once(client, document, started)
     except OpenFacturaUnauthorized as error:
         _pause_on_auth_error(document, error, started, t0)
     except _Ambiguous as error:

@@ -35,6 +35,7 @@ from emission.services.documents import (
 )
 from emission.services.selfservice_link import selfservice_notice_send
 from emission.services.state import (
+    ActionRefused,
     EmissionWaiting,
     RetryLater,
     document_fields_set,
@@ -235,14 +236,6 @@ def _credited(document: Document, *, exclude_pk: int | None = None) -> int:
     """Pesos already credited (or on their way) against ``document`` by its notas."""
     notas = document.notas.exclude(state=DocumentState.REQUIRES_REVIEW).exclude(pk=exclude_pk)
     return sum(nota.mnt_total or 0 for nota in notas)
-
-
-class ActionRefused(Exception):
-    """A merchant action that cannot be done as asked; ``message`` says why, in Spanish."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 def nota_credito_parcial_create(

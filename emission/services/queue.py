@@ -16,8 +16,8 @@ from emission.models import (
     DocumentState,
     EmissionSettings,
 )
-from emission.services.configuration import emission_settings_for
-from emission.services.state import document_transition, enqueue
+from emission.services.configuration import API_KEY_MISSING, emission_settings_for
+from emission.services.state import ActionRefused, document_never_sent, document_transition, enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +36,13 @@ def queue_pause(*, store_id: int, reason: str, automatic: bool = False) -> bool:
 
 
 def queue_resume(*, store_id: int) -> int:
-    """Resume and send everything that waited (same Idempotency-Keys, so nothing is emitted twice)."""
+    """Resume and send everything that waited (same Idempotency-Keys, so nothing is emitted twice).
+
+    Refused (``ActionRefused``) while the store issues real documents without an API key: they would have
+    nowhere to go (``openfactura_client_for`` never falls back to the demo company)."""
+    cfg = emission_settings_for(store_id=store_id)
+    if not cfg.demo_mode and not cfg.api_key:
+        raise ActionRefused(API_KEY_MISSING)
     EmissionSettings.objects.filter(store_id=store_id).update(
         queue_paused=False, queue_paused_reason="", queue_paused_at=None
     )
@@ -75,6 +81,16 @@ def document_retry(*, store_id: int, document_id: int) -> Document:
     current order and settings (same key; a merchant's partial nota keeps its body); a failed one is sent
     now."""
     document = Document.objects.get(pk=document_id, store_id=store_id)
+    cfg = emission_settings_for(store_id=store_id)
+    if (
+        document.state == DocumentState.REQUIRES_REVIEW
+        and document.demo != cfg.demo_mode
+        and document.kind != DocumentKind.NOTA_CREDITO
+        and document_never_sent(document)
+    ):
+        # Created in the other mode and never sent: it is issued in the store's current mode now.
+        Document.objects.filter(pk=document.pk, store_id=store_id).update(demo=cfg.demo_mode)
+        document.demo = cfg.demo_mode
     if document.state == DocumentState.REQUIRES_REVIEW and document.purpose.startswith("ncp:"):
         document_transition(document, to=DocumentState.PENDING, error_code="", error_message="")
     elif document.state == DocumentState.REQUIRES_REVIEW:

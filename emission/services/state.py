@@ -13,6 +13,7 @@ from core import queue as task_queue
 from emission.models import (
     TRANSITIONS,
     Document,
+    EmissionAttempt,
 )
 
 logger = logging.getLogger(__name__)
@@ -27,6 +28,14 @@ MAX_TRANSIENT_ATTEMPTS = 12
 
 class EmissionWaiting(Exception):
     """The work cannot run now (queue paused, store disconnected, budget); it stays pending, nothing lost."""
+
+
+class ActionRefused(Exception):
+    """A merchant action that cannot be done as asked; ``message`` says why, in Spanish."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 class RetryLater(Exception):
@@ -73,3 +82,13 @@ def run_now_or_later(task_name: str, *args: Any, work: Callable[[], object]) -> 
         enqueue(task_name, *args, countdown=exc.countdown)
     except EmissionWaiting as exc:
         logger.info("emission waits: %s", exc)
+
+
+def document_never_sent(document: Document) -> bool:
+    """No request for this document ever left (or every one was refused before reaching OpenFactura)."""
+    return (
+        document.folio is None
+        and not EmissionAttempt.objects.filter(document=document, store_id=document.store_id)
+        .exclude(outcome="refused")
+        .exists()
+    )

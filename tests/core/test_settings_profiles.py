@@ -140,6 +140,10 @@ def test_sandbox_in_production_only_on_a_loopback_address():
         result = _manage("check", env_overrides={**smoke, "PUBLIC_BASE_URL": public})
         assert result.returncode != 0
         assert "SANDBOX no puede estar activo en producción" in result.stderr
+    # A loopback PUBLIC_BASE_URL behind a proxy that serves a real name would still expose the sandbox.
+    result = _manage("check", env_overrides={**smoke, "ALLOWED_HOSTS": "127.0.0.1,factura.example.cl"})
+    assert result.returncode != 0
+    assert "SANDBOX no puede estar activo en producción" in result.stderr
 
 
 _IS_SECURE = (

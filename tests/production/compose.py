@@ -16,7 +16,7 @@ import yaml
 from tests.conftest import REPO_ROOT
 
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
-APP_SERVICES = ("web", "worker", "beat")
+APP_SERVICES = ("web", "worker", "beat")  # long-running; "migrate" runs once before them
 
 _VARIABLE = re.compile(r"\$\$|\$\{(?P<name>[A-Z_][A-Z0-9_]*)(?:(?P<op>:\?|:-)(?P<arg>[^}]*))?\}")
 
@@ -73,5 +73,7 @@ def app_service(name: str, variables: dict[str, str]) -> AppService:
         name=name,
         argv=argv,
         environment=environment,
-        healthcheck=_healthcheck_argv(service["healthcheck"]["test"], variables),
+        healthcheck=_healthcheck_argv(service["healthcheck"]["test"], variables)
+        if "healthcheck" in service
+        else [],
     )

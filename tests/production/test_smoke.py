@@ -166,6 +166,7 @@ def production_shape(tmp_path_factory) -> Iterator[ProductionShape]:
         "JUMPSELLER_CLIENT_SECRET": "sandbox-client-secret",
     }
     services = {name: app_service(name, variables) for name in APP_SERVICES}
+    migrate = app_service("migrate", variables)
     with _fresh_database(database_url) as smoke_database_url:
         # This host's addresses instead of the compose network's, and the sandbox on loopback.
         host = {
@@ -175,7 +176,7 @@ def production_shape(tmp_path_factory) -> Iterator[ProductionShape]:
             "ALLOWED_HOSTS": "127.0.0.1",
             "CELERY_BEAT_SCHEDULE_FILENAME": str(tmp / "celerybeat-schedule"),
         }
-        assert all(set(host) <= set(service.environment) for service in services.values())
+        assert all(set(host) <= set(service.environment) for service in [*services.values(), migrate])
         env = {
             "PATH": f"{venv / 'bin'}:/usr/local/bin:/usr/bin:/bin",
             "HOME": str(tmp),
@@ -191,6 +192,13 @@ def production_shape(tmp_path_factory) -> Iterator[ProductionShape]:
         }
         processes: dict[str, Process] = {}
         try:
+            # Compose runs the one-shot migrate service to completion before web, worker and beat.
+            migrated = subprocess.run(
+                migrate.argv, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300
+            )
+            assert migrated.returncode == 0, (
+                f"migrate failed:\n{migrated.stdout[-3000:]}{migrated.stderr[-3000:]}"
+            )
             for name, service in services.items():
                 log = tmp / f"{name}.log"
                 with log.open("wb") as out:
