@@ -21,3 +21,10 @@ def publish(task_name: str, *args: Any, countdown: float | None = None) -> None:
         app.send_task(task_name, args=list(args), countdown=countdown)
     elif countdown is None:
         app.tasks[task_name].apply(args=list(args))
+
+
+def is_eager() -> bool:
+    """True in local runs without a broker: tasks run in the caller's process, delays cannot be scheduled."""
+    from openfactura_app.celery import app
+
+    return bool(app.conf.task_always_eager)

@@ -26,6 +26,8 @@ from typing import Any
 
 import requests
 
+from core.ratelimit import BudgetExhausted
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = (5.0, 45.0)  # Haulmer's plugins use 30 s; PDF generation can be slow (§6).
@@ -210,10 +212,22 @@ class OpenFacturaClient:
 
     # -- low level ------------------------------------------------------------------------------
     def _request(
-        self, method: str, path: str, *, json: Any = None, headers: Mapping[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        paced: bool = False,
     ) -> Any:
-        if self._throttle is not None:
-            self._throttle(self._api_key)
+        """One request. ``paced``: the caller already holds a budget slot for it (``emit``)."""
+        if self._throttle is not None and not paced:
+            try:
+                self._throttle(self._api_key)
+            except BudgetExhausted as exc:  # our own pacing, OpenFactura was not called: the caller defers
+                raise OpenFacturaRateLimited(
+                    "Límite de solicitudes por segundo alcanzado", retry_after=exc.retry_after
+                ) from exc
         all_headers = {"apikey": self._api_key, "Accept": "application/json", **(headers or {})}
         url = f"{self.base_url}{path}"
         started = time.monotonic()
@@ -270,20 +284,23 @@ class OpenFacturaClient:
             try:
                 return self._request(method, path, json=json)
             except OpenFacturaTransient as exc:
-                if attempt == READ_RETRIES:
+                # A spent budget is never slept on: the caller's task defers (a worker slot never waits).
+                if attempt == READ_RETRIES or isinstance(exc, OpenFacturaRateLimited):
                     raise
-                delay = exc.retry_after if isinstance(exc, OpenFacturaRateLimited) else 0.5 * 2**attempt
+                delay = 0.5 * 2**attempt
                 self._sleep(min(delay, 10.0) + random.uniform(0, 0.25))  # noqa: S311 - jitter, not crypto
         raise AssertionError("unreachable")
 
     # -- API ------------------------------------------------------------------------------------
-    def emit(self, body: Mapping[str, Any], *, idempotency_key: str) -> EmitResult:
-        """``POST /v2/dte/document`` (§2). Raises ``OpenFacturaDuplicate`` on OF-06 (caller recovers)."""
+    def emit(self, body: Mapping[str, Any], *, idempotency_key: str, paced: bool = False) -> EmitResult:
+        """``POST /v2/dte/document`` (§2). Raises ``OpenFacturaDuplicate`` on OF-06 (caller recovers).
+        ``paced``: the caller reserved this request's budget slot before claiming the document."""
         data = self._request(
             "POST",
             "/v2/dte/document",
             json=body,
             headers={"Idempotency-Key": idempotency_key, "Content-Type": "application/json"},
+            paced=paced,
         )
         if not isinstance(data, dict) or not data.get("TOKEN"):
             raise OpenFacturaUnavailable("Respuesta de OpenFactura sin TOKEN", body=data)

@@ -267,17 +267,25 @@ def store_access_token(*, store_id: int, stale: str | None = None) -> str:
 class StoreJumpsellerClient(JumpsellerClient):
     """A ``JumpsellerClient`` bound to one store: fresh tokens, shared budget, disconnect on 401."""
 
-    def __init__(self, *, store_id: int, store_code: str, max_wait: float = MAX_WAIT, **kwargs) -> None:
+    def __init__(
+        self,
+        *,
+        store_id: int,
+        store_code: str,
+        max_wait: float = MAX_WAIT,
+        budget_wait: float = 0.0,
+        **kwargs,
+    ) -> None:
         self.store_id = store_id
         self.store_code = store_code
         self._last_token: str | None = None
         super().__init__(
             base_url=settings.JUMPSELLER_API_URL,
             access_token=self._current_token,
-            throttle=partial(
-                ratelimit.acquire, f"jumpseller:{store_code}", ratelimit.JUMPSELLER_LIMITS, max_wait=max_wait
-            ),
+            # A slot now or ``JumpsellerRateLimited(retry_after)`` at once: the caller defers its task.
+            throttle=partial(ratelimit.take, f"jumpseller:{store_code}", ratelimit.JUMPSELLER_LIMITS),
             max_wait=max_wait,
+            budget_wait=budget_wait,
             **kwargs,
         )
 

@@ -31,9 +31,11 @@ from emission.services import (
     SELFSERVICE_SALT,
     EmissionWaiting,
     RetryLater,
+    SendDeferred,
     document_build,
     document_get_or_create,
     document_send,
+    document_send_later,
     emission_settings_for,
     enqueue,
     nota_credito_anula,
@@ -113,6 +115,10 @@ def _send(document: Document) -> Document:
         return document_send(store_id=document.store_id, document_id=document.pk)
     except (RetryLater, EmissionWaiting) as exc:
         logger.info("selfservice: document %s waits: %s", document.pk, exc)
+        document.refresh_from_db()
+        return document
+    except SendDeferred as exc:  # the store's budget is spent now: sent at its booked moment
+        document_send_later(exc)
         document.refresh_from_db()
         return document
 

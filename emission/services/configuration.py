@@ -73,6 +73,14 @@ def openfactura_client_for(cfg: EmissionSettings) -> OpenFacturaClient:
     )
 
 
+def openfactura_budget_key_for(cfg: EmissionSettings) -> str:
+    """The request budget the store's documents spend: its API key's (the demo key's in demo mode, shared
+    by every store in demo mode, as OpenFactura counts it)."""
+    from core.ratelimit import openfactura_budget_key
+
+    return openfactura_budget_key(DEMO_API_KEY if cfg.demo_mode or not cfg.api_key else cfg.api_key)
+
+
 def organization_refresh(*, cfg: EmissionSettings) -> dict[str, Any]:
     """Re-read the issuer (``GET /v2/dte/organization``) and keep it for building documents."""
     organization = openfactura_client_for(cfg).organization()

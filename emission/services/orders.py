@@ -37,7 +37,9 @@ from emission.services.selfservice_link import selfservice_notice_send
 from emission.services.state import (
     EmissionWaiting,
     RetryLater,
+    SendDeferred,
     document_fields_set,
+    document_send_later,
     document_transition,
     enqueue,
     run_now_or_later,
@@ -150,7 +152,10 @@ def document_annul_for_order(*, store_id: int, order_id: int) -> list[Document]:
             document_withdraw(original)
     for nota in notas:
         if nota.state != DocumentState.EMITTED and nota.request_body is not None:
-            document_send(store_id=store_id, document_id=nota.pk)
+            try:
+                document_send(store_id=store_id, document_id=nota.pk)
+            except SendDeferred as exc:  # each nota keeps its own place; the others still go now
+                document_send_later(exc)
     return notas
 
 
@@ -173,6 +178,8 @@ def document_annul(*, store_id: int, document_id: int, razon: str = "Anula docum
             document_send(store_id=store_id, document_id=nota.pk)
         except (RetryLater, EmissionWaiting):
             pass  # recorded on the nota; the sweep (or "Reanudar") sends it
+        except SendDeferred as exc:
+            document_send_later(exc)
     nota.refresh_from_db()
     return nota
 
