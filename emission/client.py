@@ -206,6 +206,9 @@ class OpenFacturaClient:
         self.session = session or requests.Session()
         self._throttle = throttle
         self._sleep = sleep
+        # Requests whose budget slot the caller already booked (the scheduler books one before it claims
+        # a document): they are not throttled again.
+        self.prepaid = 0
 
     def __repr__(self) -> str:  # never show the key
         return f"OpenFacturaClient(base_url={self.base_url!r})"
@@ -218,10 +221,10 @@ class OpenFacturaClient:
         *,
         json: Any = None,
         headers: Mapping[str, str] | None = None,
-        paced: bool = False,
     ) -> Any:
-        """One request. ``paced``: the caller already holds a budget slot for it (``emit``)."""
-        if self._throttle is not None and not paced:
+        if self.prepaid > 0:  # a slot the scheduler booked before claiming the document
+            self.prepaid -= 1
+        elif self._throttle is not None:
             try:
                 self._throttle(self._api_key)
             except BudgetExhausted as exc:  # our own pacing, OpenFactura was not called: the caller defers
@@ -292,15 +295,13 @@ class OpenFacturaClient:
         raise AssertionError("unreachable")
 
     # -- API ------------------------------------------------------------------------------------
-    def emit(self, body: Mapping[str, Any], *, idempotency_key: str, paced: bool = False) -> EmitResult:
-        """``POST /v2/dte/document`` (§2). Raises ``OpenFacturaDuplicate`` on OF-06 (caller recovers).
-        ``paced``: the caller reserved this request's budget slot before claiming the document."""
+    def emit(self, body: Mapping[str, Any], *, idempotency_key: str) -> EmitResult:
+        """``POST /v2/dte/document`` (§2). Raises ``OpenFacturaDuplicate`` on OF-06 (caller recovers)."""
         data = self._request(
             "POST",
             "/v2/dte/document",
             json=body,
             headers={"Idempotency-Key": idempotency_key, "Content-Type": "application/json"},
-            paced=paced,
         )
         if not isinstance(data, dict) or not data.get("TOKEN"):
             raise OpenFacturaUnavailable("Respuesta de OpenFactura sin TOKEN", body=data)

@@ -280,19 +280,26 @@ class _StillProcessing(OpenFacturaTransient):
 def _emit_once(client: OpenFacturaClient, document: Document, started: datetime) -> tuple[EmitResult, str]:
     """POST the document with its key; recover the original on OF-06; after OpenFactura's 24 h key
     window, look the document up first so that a late retry cannot emit it twice."""
+    known = (document.response or {}).get("of06_token") if document.state != DocumentState.EMITTED else None
+    if known:  # OpenFactura already named the original (OF-06); only its reading is left
+        return _recovered(client, str(known)), "duplicate"
     if document.first_attempt_at and document.first_attempt_at < started - IDEMPOTENCY_WINDOW:
         token = _find_issued(client, document)
         if token:
             return _recovered(client, token), "recovered"
     try:
-        emitted = client.emit(document.request_body, idempotency_key=document.idempotency_key, paced=True)
-        return emitted, "emitted"
+        return client.emit(document.request_body, idempotency_key=document.idempotency_key), "emitted"
     except OpenFacturaDuplicate as duplicate:
         token = duplicate.token  # without it, the first request is still in flight: ask again later
         if not token:
             raise _StillProcessing(
                 duplicate.message, code=duplicate.code, status=duplicate.status
             ) from duplicate
+        # Kept before the read: if the read must wait for the budget, the next send only reads it (one
+        # request per send, so a spent budget can never make the POST and the read chase each other).
+        Document.objects.filter(pk=document.pk, store_id=document.store_id).update(
+            response={"of06_token": token}
+        )
         return _recovered(client, token), "duplicate"
 
 
@@ -395,8 +402,10 @@ def document_send(*, store_id: int, document_id: int, slot: str = "") -> Documen
 
 def _send_claimed(document: Document, cfg: EmissionSettings, held: ratelimit.Reservation) -> None:
     started, t0 = timezone.now(), time.monotonic()
+    client = openfactura_client_for(cfg)
+    client.prepaid = 1  # the slot booked before the claim
     try:
-        result, outcome = _emit_once(openfactura_client_for(cfg), document, started)
+        result, outcome = _emit_once(client, document, started)
     except OpenFacturaUnauthorized as error:
         _pause_on_auth_error(document, error, started, t0)
     except _Ambiguous as error:
@@ -432,7 +441,8 @@ def _rate_limited(
         attempts=F("attempts") - 1,
         next_attempt_at=timezone.now() + timedelta(seconds=countdown),
     )
-    _attempt(document, started=started, t0=t0, outcome="rate_limited", error=error)
+    if error.status is not None:  # OpenFactura's own 429 is a call, kept as such; our pacing made none
+        _attempt(document, started=started, t0=t0, outcome="rate_limited", error=error)
     raise SendDeferred(
         store_id=document.store_id,
         document_id=document.pk,
