@@ -52,6 +52,13 @@ def percentile(values: list[float], q: float) -> float:
 SCENARIOS = ("default", "noisy", "scale", "lowload")
 
 
+def machine_cpu() -> tuple[float, float]:
+    """(busy, total) jiffies of the whole machine so far (``/proc/stat``): how saturated the run was."""
+    fields = [float(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0.0)
+    return sum(fields) - idle, sum(fields)
+
+
 def best_span(count: int, limits: tuple[tuple[int, float], ...], latency: float) -> float:
     """The shortest time ``count`` requests can take under every sliding-window limit (greedy schedule)."""
     starts: list[float] = []
@@ -203,6 +210,8 @@ def main() -> None:  # noqa: C901, PLR0915 - one linear script
             lock = threading.Lock()
             worker_all = [worker.pid, *worker_pids(worker.pid)]
             cpu_before = sum(cpu_seconds(p) for p in worker_all)
+            web_before = sum(cpu_seconds(p) for p in [web.pid, *worker_pids(web.pid)])
+            machine_before = machine_cpu()
             start = time.time() + 0.5
 
             def pay_lane(lane: list[tuple[str, int, float | None]]) -> None:
@@ -250,6 +259,8 @@ def main() -> None:  # noqa: C901, PLR0915 - one linear script
             conn.close()
             worker_all = [worker.pid, *worker_pids(worker.pid)]
             worker_cpu = sum(cpu_seconds(p) for p in worker_all) - cpu_before
+            web_cpu = sum(cpu_seconds(p) for p in [web.pid, *worker_pids(web.pid)]) - web_before
+            machine_after = machine_cpu()
             web_rss = max((vm_hwm_mb(p) for p in worker_pids(web.pid)), default=0.0)
             celery_rss = max([vm_hwm_mb(worker.pid)] + [vm_hwm_mb(p) for p in worker_pids(worker.pid)])
             with requests.Session() as control:
@@ -316,6 +327,9 @@ def main() -> None:  # noqa: C901, PLR0915 - one linear script
     print(f"BENCH {name}_lost {lost} documents")
     print(f"BENCH {name}_duplicated {duplicated} documents")
     print(f"BENCH {name}_worker_cpu_per_document {cpu_ms:.1f} ms")
+    print(f"BENCH {name}_web_cpu_per_document {1000 * web_cpu / max(emitted, 1):.1f} ms")
+    busy = (machine_after[0] - machine_before[0]) / max(machine_after[1] - machine_before[1], 1e-9)
+    print(f"BENCH {name}_machine_cpu_busy {100 * busy:.0f} %")
     print(f"BENCH {name}_web_worker_peak_rss {web_rss:.1f} MB")
     print(f"BENCH {name}_celery_worker_peak_rss {celery_rss:.1f} MB")
     print()

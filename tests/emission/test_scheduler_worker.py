@@ -37,7 +37,7 @@ def _store(sandbox, code: str) -> Store:
 
 
 def _spend_the_minute(broker_url: str, api_key: str) -> None:
-    """Fill the key's 100-per-minute window as if 100 requests had gone out 45 s ago."""
+    """Fill the key's minute window as if its 100 requests had gone out 45 s ago."""
     client = redis.Redis.from_url(broker_url)
     seconds, micros = client.time()
     at = seconds + micros / 1_000_000 - (60.0 - WINDOW_FREES_IN)
