@@ -439,7 +439,9 @@ def _rate_limited(
         document,
         to=DocumentState.FAILED_RETRYING,
         attempts=F("attempts") - 1,
-        next_attempt_at=timezone.now() + timedelta(seconds=countdown),
+        # Sendable again once OpenFactura's wait is over: the store's next send takes it first (it is the
+        # oldest); the slot booked here then sends whichever document is oldest at its moment.
+        next_attempt_at=timezone.now() + timedelta(seconds=error.retry_after),
     )
     if error.status is not None:  # OpenFactura's own 429 is a call, kept as such; our pacing made none
         _attempt(document, started=started, t0=t0, outcome="rate_limited", error=error)
