@@ -40,6 +40,9 @@ JUMPSELLER_LIMITS: Sequence[Limit] = ((20, 1.0), (800, 60.0))
 # when it wakes; it stays well below the broker's visibility timeout (900 s), past which Redis would
 # deliver a waiting message twice.
 RESERVE_HORIZON = 300.0
+# The longest a web request (a merchant's page, a customer's self-service form: a person waiting, no worker
+# slot held) waits for a budget, as it always did; workers never wait.
+WEB_MAX_WAIT = 10.0
 
 
 class BudgetExhausted(Exception):
@@ -293,6 +296,10 @@ def acquire(
         waited += wait
 
 
-def throttle_openfactura(api_key: str) -> None:
-    """Pace calls with one OpenFactura API key: a slot now, or ``BudgetExhausted`` at once (never sleeps)."""
-    take(openfactura_budget_key(api_key), OPENFACTURA_LIMITS)
+def throttle_openfactura(api_key: str, *, max_wait: float = 0.0) -> None:
+    """Pace calls with one OpenFactura API key: a slot now, or ``BudgetExhausted`` at once (workers never
+    sleep). A web request (a person waiting for the page, no worker slot held) may wait ``max_wait``."""
+    if max_wait > 0:
+        acquire(openfactura_budget_key(api_key), OPENFACTURA_LIMITS, max_wait=max_wait)
+    else:
+        take(openfactura_budget_key(api_key), OPENFACTURA_LIMITS)

@@ -60,8 +60,11 @@ def email_recipient_for(*, cfg: EmissionSettings, demo: bool, customer_email: st
     return cfg.demo_recipient_email if demo else customer_email
 
 
-def openfactura_client_for(cfg: EmissionSettings) -> OpenFacturaClient:
-    """Demo mode (or no key yet) talks to OpenFactura's demo environment with its public demo key."""
+def openfactura_client_for(cfg: EmissionSettings, *, budget_wait: float = 0.0) -> OpenFacturaClient:
+    """Demo mode (or no key yet) talks to OpenFactura's demo environment with its public demo key.
+    ``budget_wait``: seconds a web request may wait for the key's budget (workers: 0, they defer)."""
+    from functools import partial
+
     from core.ratelimit import throttle_openfactura
 
     demo = cfg.demo_mode or not cfg.api_key
@@ -69,7 +72,7 @@ def openfactura_client_for(cfg: EmissionSettings) -> OpenFacturaClient:
         api_key=DEMO_API_KEY if demo else cfg.api_key,
         base_url=settings.OPENFACTURA_DEMO_URL if demo else settings.OPENFACTURA_URL,
         timeout=settings.OPENFACTURA_TIMEOUT,
-        throttle=throttle_openfactura,
+        throttle=partial(throttle_openfactura, max_wait=budget_wait),
     )
 
 

@@ -338,11 +338,16 @@ def _claim_next(store_id: int, *, given: int) -> Document | None:
         return target if _claim(target) else None
 
 
-def _book_slot(document: Document, cfg: EmissionSettings) -> ratelimit.Reservation:
+def _book_slot(document: Document, cfg: EmissionSettings, budget_wait: float) -> ratelimit.Reservation:
     """Book the next OpenFactura request slot of the store's key, or defer the send to it (SendDeferred).
 
-    Booked BEFORE the claim: a document waits for its budget as "pendiente", never as a failure."""
+    Booked BEFORE the claim: a document waits for its budget as "pendiente", never as a failure. A web
+    request (``budget_wait`` > 0: a person waits for the page, no worker slot is held) waits for a slot
+    that close instead."""
     reservation = ratelimit.reserve(openfactura_budget_key_for(cfg), ratelimit.OPENFACTURA_LIMITS)
+    if reservation.booked and 0 < reservation.wait <= budget_wait:
+        time.sleep(reservation.wait)
+        return reservation
     if reservation.wait > 0:
         if document.state in (DocumentState.PENDING, DocumentState.FAILED_RETRYING):
             # Seen by the sweeper: a send booked for later is not "stuck".
@@ -358,15 +363,16 @@ def _book_slot(document: Document, cfg: EmissionSettings) -> ratelimit.Reservati
     return reservation
 
 
-def document_send(*, store_id: int, document_id: int, slot: str = "") -> Document:
+def document_send(*, store_id: int, document_id: int, slot: str = "", budget_wait: float = 0.0) -> Document:
     """Send the store's oldest sendable document to OpenFactura, exactly once (issue "Emission pipeline",
     Exactly once; issue 16, the scheduler: README § "How an order becomes a document").
 
     Each call sends at most one document with one request slot of the store's API key: the one it was
     given if that is the oldest waiting, else the oldest (whose own call then finds this one, or nothing).
     With no slot free now it raises ``SendDeferred`` (booked for later, nothing recorded); ``slot`` is the
-    booking a deferred call carries. Raises ``EmissionWaiting`` when the store's queue is paused and
-    ``RetryLater`` on transient failures; data errors park the document in "requiere revisión"."""
+    booking a deferred call carries; ``budget_wait``, what a web request may wait instead. Raises
+    ``EmissionWaiting`` when the store's queue is paused and ``RetryLater`` on transient failures; data
+    errors park the document in "requiere revisión"."""
     document = Document.objects.select_related("store").get(pk=document_id, store_id=store_id)
     cfg = emission_settings_for(store_id=store_id)
     held = (  # a booking made when this send was deferred: its moment has come
@@ -387,7 +393,7 @@ def document_send(*, store_id: int, document_id: int, slot: str = "") -> Documen
             held.release()
         raise EmissionWaiting("cola pausada")
     if held is None:
-        held = _book_slot(document, cfg)
+        held = _book_slot(document, cfg, budget_wait)
     target = _claim_next(store_id, given=document.pk)
     if target is None:
         held.release()

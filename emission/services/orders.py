@@ -9,6 +9,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from core import ratelimit
 from core.formatting import format_clp
 from emission.dte import (
     DteRefusal,
@@ -174,8 +175,8 @@ def document_annul(*, store_id: int, document_id: int, razon: str = "Anula docum
         document=original, cfg=emission_settings_for(store_id=store_id), order=order, razon=razon
     )
     if nota.state != DocumentState.EMITTED and nota.request_body is not None:
-        try:
-            document_send(store_id=store_id, document_id=nota.pk)
+        try:  # the merchant's action: a web request may wait for a close slot
+            document_send(store_id=store_id, document_id=nota.pk, budget_wait=ratelimit.WEB_MAX_WAIT)
         except (RetryLater, EmissionWaiting):
             pass  # recorded on the nota; the sweep (or "Reanudar") sends it
         except SendDeferred as exc:
