@@ -1,6 +1,8 @@
 """Every benchmark in turn: ``python -m bench`` (DTE engine, webhook ingest, end-to-end emission).
 
-Needs PostgreSQL (127.0.0.1:5432, user ``postgres``) and Redis (127.0.0.1:6379) for the last two; each
+Needs PostgreSQL (127.0.0.1:5432, user ``postgres``) and Redis (``BENCH_REDIS_URL``,
+default redis://127.0.0.1:6379; databases named ``$BENCH_DB_PREFIX_…``, default ``bench_…``) for the
+last ones; each
 creates and drops its own database. Figures go to ``docs/BENCHMARKS.md`` by hand, with machine and date.
 """
 
@@ -9,15 +11,22 @@ from __future__ import annotations
 import subprocess
 import sys
 
-MODULES = ["bench.dte_engine", "bench.ingest", "bench.emission"]
+MODULES = [
+    ["bench.dte_engine"],
+    ["bench.ingest"],
+    ["bench.emission"],
+    ["bench.emission", "--scenario", "noisy"],
+    ["bench.emission", "--scenario", "scale"],
+    ["bench.emission", "--scenario", "lowload"],
+]
 
 
 def main() -> int:
     failed = []
     for module in MODULES:
-        print(f"==> python -m {module}", flush=True)
-        if subprocess.run([sys.executable, "-m", module], check=False).returncode != 0:
-            failed.append(module)
+        print(f"==> python -m {' '.join(module)}", flush=True)
+        if subprocess.run([sys.executable, "-m", *module], check=False).returncode != 0:
+            failed.append(" ".join(module))
     if failed:
         print(f"failed: {', '.join(failed)}", file=sys.stderr)
     return 1 if failed else 0

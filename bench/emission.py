@@ -37,8 +37,9 @@ import requests
 from bench.ingest import HOST, free_port, manage, scratch_database, vm_hwm_mb, wait_healthy, worker_pids
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DB_NAME = "bench_emission"
-BROKER = "redis://127.0.0.1:6379/12"
+# Shared machines: point the run at your own Redis and database names (BENCH_REDIS_URL, BENCH_DB_PREFIX).
+DB_NAME = os.environ.get("BENCH_DB_PREFIX", "bench") + "_emission"
+BROKER = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379").rstrip("/") + "/12"
 PAYERS_PER_STORE = 2  # paying threads per store
 OF_PER_SECOND, OF_PER_MINUTE = 3, 100  # the fake OpenFactura's default per-key limits
 
@@ -48,14 +49,63 @@ def percentile(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))] if values else float("nan")
 
 
-def main() -> None:  # noqa: C901 - one linear script
+SCENARIOS = ("default", "noisy", "scale", "lowload")
+
+
+def machine_cpu() -> tuple[float, float]:
+    """(busy, total) jiffies of the whole machine so far (``/proc/stat``): how saturated the run was."""
+    fields = [float(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0.0)
+    return sum(fields) - idle, sum(fields)
+
+
+def best_span(count: int, limits: tuple[tuple[int, float], ...], latency: float) -> float:
+    """The shortest time ``count`` requests can take under every sliding-window limit (greedy schedule)."""
+    starts: list[float] = []
+    for i in range(count):
+        t = 0.0
+        for n, period in limits:
+            if i >= n:
+                t = max(t, starts[i - n] + period)
+        starts.append(t)
+    return (starts[-1] if starts else 0.0) + latency
+
+
+def plan_for(args) -> tuple[list[str], list[list[tuple[str, int, float | None]]]]:
+    """Store codes and the paying lanes: each lane is a thread paying (code, order id, at offset or ASAP)."""
+    if args.scenario == "noisy":
+        others = ["benchb", "benchc", "benchd", "benche"]
+        lanes: list[list[tuple[str, int, float | None]]] = [
+            [("bencha", 20_000 + n, None) for n in range(part, args.noisy_orders, 6)] for part in range(6)
+        ]
+        for k, code in enumerate(others):
+            count = int(args.noisy_seconds // 2)
+            lanes.append([(code, 20_000 + n, 0.5 * k + 2.0 * n) for n in range(count)])
+        return ["bencha", *others], lanes
+    if args.scenario == "lowload":
+        return ["bench0"], [[("bench0", 20_000 + n, float(n)) for n in range(args.lowload_seconds)]]
+    stores, orders = (200, 2) if args.scenario == "scale" else (args.stores, args.orders)
+    codes = [f"bench{n}" for n in range(stores)]
+    jobs = [(code, 20_000 + n, None) for n in range(orders) for code in codes]
+    lanes_count = min(16, stores * PAYERS_PER_STORE)
+    return codes, [jobs[part::lanes_count] for part in range(lanes_count)]
+
+
+def main() -> None:  # noqa: C901, PLR0915 - one linear script
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--scenario", choices=SCENARIOS, default="default")
     parser.add_argument("--stores", type=int, default=4)
     parser.add_argument("--orders", type=int, default=25, help="orders per store")
+    parser.add_argument("--noisy-orders", type=int, default=300, help="noisy: orders store A pays at once")
+    parser.add_argument("--noisy-seconds", type=float, default=150, help="noisy: B–E pay every 2 s this long")
+    parser.add_argument("--lowload-seconds", type=int, default=30, help="lowload: one order a second")
     parser.add_argument("--latency-ms", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=4, help="Celery worker slots")
-    parser.add_argument("--deadline", type=float, default=180.0, help="seconds to wait for the emissions")
+    parser.add_argument("--deadline", type=float, default=None, help="seconds to wait for the emissions")
     args = parser.parse_args()
+    if args.deadline is None:
+        args.deadline = {"noisy": 420.0, "scale": 300.0}.get(args.scenario, 180.0)
+    from bench.ingest import cpu_seconds
     from tests import flows
     from tests.conftest import Sandbox
 
@@ -78,6 +128,8 @@ def main() -> None:  # noqa: C901 - one linear script
     tmp = Path(tempfile.gettempdir())
     access_log = tmp / f"bench-emission-access-{os.getpid()}.log"
     processes: list[subprocess.Popen] = []
+    codes, lanes = plan_for(args)
+    total = sum(len(lane) for lane in lanes)
     with scratch_database(DB_NAME, BROKER, env):
         try:
             with (tmp / f"bench-emission-web-{os.getpid()}.log").open("wb") as log:
@@ -134,7 +186,6 @@ def main() -> None:  # noqa: C901 - one linear script
             Celery("bench", broker=BROKER, backend=BROKER).send_task("core.ping").get(timeout=60)
 
             sandbox = Sandbox(url=base)
-            codes = [f"bench{n}" for n in range(args.stores)]
             for code in codes:
                 with requests.Session() as browser:
                     flows.install(browser, sandbox, code, f"Bench {code}")
@@ -151,36 +202,39 @@ def main() -> None:  # noqa: C901 - one linear script
             )
             with requests.Session() as control:
                 flows.faults(control, sandbox, latency_ms=args.latency_ms)
-                for code in codes:
-                    for n in range(args.orders):
-                        order = flows.example_order("afecta", id=20_000 + n)
+                for lane in lanes:
+                    for code, order_id, _ in lane:
+                        order = flows.example_order("afecta", id=order_id)
                         flows.create_order(control, sandbox, code, order)
             paid_at: dict[tuple[str, int], float] = {}
             lock = threading.Lock()
+            worker_all = [worker.pid, *worker_pids(worker.pid)]
+            cpu_before = sum(cpu_seconds(p) for p in worker_all)
+            web_before = sum(cpu_seconds(p) for p in [web.pid, *worker_pids(web.pid)])
+            machine_before = machine_cpu()
+            start = time.time() + 0.5
 
-            def pay_all(code: str, part: int) -> None:
+            def pay_lane(lane: list[tuple[str, int, float | None]]) -> None:
                 with requests.Session() as session:
-                    for n in range(part, args.orders, PAYERS_PER_STORE):
+                    for code, order_id, offset in lane:
+                        if offset is not None:
+                            time.sleep(max(0.0, start + offset - time.time()))
                         moment = time.time()
-                        flows.pay(session, sandbox, code, 20_000 + n)
+                        flows.pay(session, sandbox, code, order_id)
                         with lock:
-                            paid_at[(code, 20_000 + n)] = moment
+                            paid_at[(code, order_id)] = moment
 
-            threads = [
-                threading.Thread(target=pay_all, args=(code, part))
-                for code in codes
-                for part in range(PAYERS_PER_STORE)
-            ]
+            threads = [threading.Thread(target=pay_lane, args=(lane,)) for lane in lanes]
             for thread in threads:
                 thread.start()
             for thread in threads:
                 thread.join(timeout=args.deadline)
             pay_span = max(paid_at.values()) - min(paid_at.values())
-            total = args.stores * args.orders
             conn = psycopg2.connect(db_url)
             conn.autocommit = True
             query = (
-                "SELECT s.code, d.order_id, extract(epoch from d.emitted_at) FROM emission_document d "
+                "SELECT s.code, d.order_id, extract(epoch from d.emitted_at), "
+                "extract(epoch from d.email_sent_at) FROM emission_document d "
                 "JOIN integration_store s ON s.id = d.store_id WHERE d.state = 'emitted'"
             )
             deadline = time.monotonic() + args.deadline
@@ -189,18 +243,29 @@ def main() -> None:  # noqa: C901 - one linear script
                 with conn.cursor() as cur:
                     cur.execute(query)
                     rows = cur.fetchall()
-                if len(rows) >= total:
+                if len(rows) >= total and (args.scenario != "lowload" or all(r[3] is not None for r in rows)):
                     break
                 time.sleep(0.25)
             with conn.cursor() as cur:
                 cur.execute("SELECT count(*) FROM emission_document")
                 documents = cur.fetchone()[0]
+                cur.execute(
+                    "SELECT count(*) FROM emission_emissionattempt WHERE outcome NOT IN "
+                    "('emitted', 'recovered', 'duplicate')"
+                )
+                failed_attempts = cur.fetchone()[0]
+                cur.execute("SELECT count(*) FROM emission_emissionsettings WHERE queue_paused")
+                paused = cur.fetchone()[0]
             conn.close()
+            worker_all = [worker.pid, *worker_pids(worker.pid)]
+            worker_cpu = sum(cpu_seconds(p) for p in worker_all) - cpu_before
+            web_cpu = sum(cpu_seconds(p) for p in [web.pid, *worker_pids(web.pid)]) - web_before
+            machine_after = machine_cpu()
             web_rss = max((vm_hwm_mb(p) for p in worker_pids(web.pid)), default=0.0)
             celery_rss = max([vm_hwm_mb(worker.pid)] + [vm_hwm_mb(p) for p in worker_pids(worker.pid)])
             with requests.Session() as control:
                 flows.faults(control, sandbox)
-                accepted = len(flows.openfactura_documents(control, sandbox))
+                sent = flows.openfactura_documents(control, sandbox)
         finally:
             for process in reversed(processes):
                 if process.poll() is None:
@@ -211,10 +276,14 @@ def main() -> None:  # noqa: C901 - one linear script
                         os.killpg(process.pid, signal.SIGKILL)
                         process.wait()
 
+    accepted = len(sent)
+    distinct = len({d.get("idempotency_key") for d in sent})
     of_lines = [line for line in access_log.read_text().splitlines() if "/sandbox/openfactura/v2/" in line]
     of_429 = sum(1 for line in of_lines if '" 429 ' in line)
-    latencies = [float(emitted) - paid_at[(code, order)] for code, order, emitted in rows]
+    latencies = [float(r[2]) - paid_at[(r[0], r[1])] for r in rows]
     emitted = len(rows)
+    lost = total - emitted
+    duplicated = max(0, accepted - distinct) + max(0, documents - total)
     first_pay = min(paid_at.values()) if paid_at else 0.0
     span = (max(float(r[2]) for r in rows) - first_pay) if rows else float("nan")
     throughput = emitted / span if rows else 0.0
@@ -222,37 +291,61 @@ def main() -> None:  # noqa: C901 - one linear script
     times = sorted(float(r[2]) for r in rows)
     lo, hi = int(0.1 * len(times)), int(0.9 * len(times)) - 1
     steady = (hi - lo) / (times[hi] - times[lo]) if len(times) >= 10 and times[hi] > times[lo] else 0.0
-    slots_bound = args.concurrency / (args.latency_ms / 1000)
-    limits_bound = args.stores * OF_PER_SECOND if span < 60 else args.stores * OF_PER_MINUTE / 60
-    bound = min(slots_bound, limits_bound)
-    print(f"BENCH emission_throughput {throughput:.2f} documents/s")
-    print(f"BENCH emission_steady_throughput {steady:.2f} documents/s")
-    print(f"BENCH emission_bound {bound:.2f} documents/s")
-    print(f"BENCH emission_vs_bound_ratio {throughput / bound:.2f} ratio")
-    print(f"BENCH emission_steady_vs_bound_ratio {steady / bound:.2f} ratio")
-    print(f"BENCH emission_paid_to_emitted_p50 {percentile(latencies, 0.5):.2f} s")
-    print(f"BENCH emission_paid_to_emitted_p99 {percentile(latencies, 0.99):.2f} s")
-    print(f"BENCH emission_openfactura_429 {of_429} responses")
-    print(f"BENCH web_worker_peak_rss {web_rss:.1f} MB")
-    print(f"BENCH celery_worker_peak_rss {celery_rss:.1f} MB")
+    cpu_ms = 1000 * worker_cpu / max(emitted, 1)
+    name = {"default": "emission", "noisy": "emission_noisy", "scale": "emission_scale200"}.get(
+        args.scenario, "emission_lowload"
+    )
+    if args.scenario in ("default", "scale"):
+        stores = len(codes)
+        slots_bound = args.concurrency / (args.latency_ms / 1000)
+        limits_bound = stores * OF_PER_SECOND if span < 60 else stores * OF_PER_MINUTE / 60
+        bound = min(slots_bound, limits_bound)
+        print(f"BENCH {name}_throughput {throughput:.2f} documents/s")
+        print(f"BENCH {name}_steady_throughput {steady:.2f} documents/s")
+        print(f"BENCH {name}_bound {bound:.2f} documents/s")
+        print(f"BENCH {name}_vs_bound_ratio {throughput / bound:.2f} ratio")
+        print(f"BENCH {name}_steady_vs_bound_ratio {steady / bound:.2f} ratio")
+    print(f"BENCH {name}_paid_to_emitted_p50 {percentile(latencies, 0.5):.2f} s")
+    print(f"BENCH {name}_paid_to_emitted_p99 {percentile(latencies, 0.99):.2f} s")
+    if args.scenario == "noisy":
+        a_rows = [r for r in rows if r[0] == "bencha"]
+        a_first = min(v for (code, _), v in paid_at.items() if code == "bencha")
+        a_span = max(float(r[2]) for r in a_rows) - a_first if a_rows else float("nan")
+        limits = ((OF_PER_SECOND, 1.0), (OF_PER_MINUTE, 60.0))
+        ideal = best_span(args.noisy_orders, limits, args.latency_ms / 1000)
+        others = [float(r[2]) - paid_at[(r[0], r[1])] for r in rows if r[0] != "bencha"]
+        print(f"BENCH {name}_a_drain_rate {len(a_rows) / a_span:.2f} documents/s")
+        print(f"BENCH {name}_a_best_rate {args.noisy_orders / ideal:.2f} documents/s")
+        print(f"BENCH {name}_a_drain_vs_best_ratio {ideal / a_span:.2f} ratio")
+        print(f"BENCH {name}_others_paid_to_emitted_p50 {percentile(others, 0.5):.2f} s")
+        print(f"BENCH {name}_others_paid_to_emitted_p99 {percentile(others, 0.99):.2f} s")
+    if args.scenario == "lowload":
+        emails = [float(r[3]) - paid_at[(r[0], r[1])] for r in rows if r[3] is not None]
+        print(f"BENCH {name}_paid_to_email_p50 {percentile(emails, 0.5):.2f} s")
+        print(f"BENCH {name}_paid_to_email_p99 {percentile(emails, 0.99):.2f} s")
+    print(f"BENCH {name}_openfactura_429 {of_429} responses")
+    print(f"BENCH {name}_lost {lost} documents")
+    print(f"BENCH {name}_duplicated {duplicated} documents")
+    print(f"BENCH {name}_worker_cpu_per_document {cpu_ms:.1f} ms")
+    print(f"BENCH {name}_web_cpu_per_document {1000 * web_cpu / max(emitted, 1):.1f} ms")
+    busy = (machine_after[0] - machine_before[0]) / max(machine_after[1] - machine_before[1], 1e-9)
+    print(f"BENCH {name}_machine_cpu_busy {100 * busy:.0f} %")
+    print(f"BENCH {name}_web_worker_peak_rss {web_rss:.1f} MB")
+    print(f"BENCH {name}_celery_worker_peak_rss {celery_rss:.1f} MB")
     print()
     print(
-        f"{args.stores} stores × {args.orders} orders, OpenFactura latency {args.latency_ms} ms, "
-        f"{args.concurrency} worker slots; {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"{datetime.now(UTC).date().isoformat()}"
+        f"scenario {args.scenario}: {len(codes)} stores, {total} orders, OpenFactura latency "
+        f"{args.latency_ms} ms, {args.concurrency} worker slots; {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, {datetime.now(UTC).date().isoformat()}"
     )
     print(
-        "| orders | emitted | documents (db / OpenFactura) | span s | docs/s | bound | p50 s | p99 s | 429s |"
-    )
-    print("|---:|---:|---|---:|---:|---:|---:|---:|---:|")
-    print(
-        f"| {total} | {emitted} | {documents} / {accepted} | {span:.1f} | {throughput:.2f} | "
-        f"{bound:.2f} (slots {slots_bound:.1f}, limits {limits_bound:.1f}) | "
-        f"{percentile(latencies, 0.5):.2f} | {percentile(latencies, 0.99):.2f} | {of_429} |"
+        f"emitted {emitted} of {total}; documents {documents} (db) / {accepted} (OpenFactura, "
+        f"{distinct} keys); span {span:.1f} s; {throughput:.2f} docs/s; failed attempts "
+        f"{failed_attempts}; paused stores {paused}"
     )
     print(f"payments: {len(paid_at)} in {pay_span:.1f} s ({len(paid_at) / max(pay_span, 1e-9):.1f}/s)")
     print(f"OpenFactura requests: {len(of_lines)}; access log: {access_log}")
-    if emitted != total or accepted != total:
+    if lost or duplicated or accepted != total:
         print("MISMATCH: not every order was emitted exactly once", file=sys.stderr)
         raise SystemExit(1)
 

@@ -48,8 +48,8 @@ import redis
 REPO_ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
 PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
-DB_NAME = "bench_ingest"
-BROKER = "redis://127.0.0.1:6379/13"
+DB_NAME = os.environ.get("BENCH_DB_PREFIX", "bench") + "_ingest"
+BROKER = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379").rstrip("/") + "/13"
 STORE_CODE = "benchstore"
 HOOKS_TOKEN = "bench-hooks-token-0123456789abcdef"  # noqa: S105 - a throwaway bench store
 FIXTURE = REPO_ROOT / "tests" / "fixtures" / "jumpseller" / "webhook_order_paid__basic.json"

@@ -26,6 +26,8 @@ from typing import Any
 
 import requests
 
+from core.ratelimit import BudgetExhausted
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = (5.0, 45.0)  # Haulmer's plugins use 30 s; PDF generation can be slow (§6).
@@ -212,16 +214,31 @@ class OpenFacturaClient:
         self.session = session or requests.Session()
         self._throttle = throttle
         self._sleep = sleep
+        # Requests whose budget slot the caller already booked (the scheduler books one before it claims
+        # a document): they are not throttled again.
+        self.prepaid = 0
 
     def __repr__(self) -> str:  # never show the key
         return f"OpenFacturaClient(base_url={self.base_url!r})"
 
     # -- low level ------------------------------------------------------------------------------
     def _request(
-        self, method: str, path: str, *, json: Any = None, headers: Mapping[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Any:
-        if self._throttle is not None:
-            self._throttle(self._api_key)
+        if self.prepaid > 0:  # a slot the scheduler booked before claiming the document
+            self.prepaid -= 1
+        elif self._throttle is not None:
+            try:
+                self._throttle(self._api_key)
+            except BudgetExhausted as exc:  # our own pacing, OpenFactura was not called: the caller defers
+                raise OpenFacturaRateLimited(
+                    "Límite de solicitudes por segundo alcanzado", retry_after=exc.retry_after
+                ) from exc
         all_headers = {"apikey": self._api_key, "Accept": "application/json", **(headers or {})}
         url = f"{self.base_url}{path}"
         started = time.monotonic()
@@ -278,9 +295,10 @@ class OpenFacturaClient:
             try:
                 return self._request(method, path, json=json)
             except OpenFacturaTransient as exc:
-                if attempt == READ_RETRIES:
+                # A spent budget is never slept on: the caller's task defers (a worker slot never waits).
+                if attempt == READ_RETRIES or isinstance(exc, OpenFacturaRateLimited):
                     raise
-                delay = exc.retry_after if isinstance(exc, OpenFacturaRateLimited) else 0.5 * 2**attempt
+                delay = 0.5 * 2**attempt
                 self._sleep(min(delay, 10.0) + random.uniform(0, 0.25))  # noqa: S311 - jitter, not crypto
         raise AssertionError("unreachable")
 

@@ -35,8 +35,11 @@ def _waiting(exc: Exception) -> None:
     logger.info("emission waits: %s", exc)
 
 
-def _run_for_order(task, work, order_id: int) -> None:
-    """Run one order's work; a transient failure retries this task, a waiting store just returns."""
+def _run_for_order(task, work, store_id: int, order_id: int) -> None:
+    """Run one order's work; a transient failure retries this task, a waiting store just returns, a spent
+    budget defers (the send, or the whole step for Jumpseller's) and frees this slot at once."""
+    from emission.client import OpenFacturaRateLimited
+    from integration.client import JumpsellerRateLimited
     from integration.services import StoreDisconnected
 
     with log_context(order_id=order_id):
@@ -46,30 +49,43 @@ def _run_for_order(task, work, order_id: int) -> None:
             _retry(task, exc)
         except (services.EmissionWaiting, StoreDisconnected) as exc:
             _waiting(exc)
+        except services.SendDeferred as exc:
+            services.document_send_later(exc)
+        except (JumpsellerRateLimited, OpenFacturaRateLimited) as exc:  # the re-read or the issuer read
+            services.later(task.name, store_id, order_id, countdown=exc.retry_after)
 
 
 @shared_task(name="emission.emit_for_order", bind=True, **TASK_OPTIONS)
 def emit_for_order(self, store_id: int, order_id: int) -> None:
     _run_for_order(
-        self, lambda: services.document_emit_for_order(store_id=store_id, order_id=order_id), order_id
+        self,
+        lambda: services.document_emit_for_order(store_id=store_id, order_id=order_id),
+        store_id,
+        order_id,
     )
 
 
 @shared_task(name="emission.annul_for_order", bind=True, **TASK_OPTIONS)
 def annul_for_order(self, store_id: int, order_id: int) -> None:
     _run_for_order(
-        self, lambda: services.document_annul_for_order(store_id=store_id, order_id=order_id), order_id
+        self,
+        lambda: services.document_annul_for_order(store_id=store_id, order_id=order_id),
+        store_id,
+        order_id,
     )
 
 
 @shared_task(name="emission.send_document", bind=True, **TASK_OPTIONS)
-def send_document(self, store_id: int, document_id: int) -> None:
+def send_document(self, store_id: int, document_id: int, slot: str = "") -> None:
+    """Send the store's oldest waiting document; ``slot`` is the request slot booked when it was deferred."""
     try:
-        services.document_send(store_id=store_id, document_id=document_id)
+        services.document_send(store_id=store_id, document_id=document_id, slot=slot)
     except services.RetryLater as exc:
         _retry(self, exc)
     except services.EmissionWaiting as exc:
         _waiting(exc)
+    except services.SendDeferred as exc:
+        services.document_send_later(exc)
 
 
 @shared_task(name="emission.deliver_document", bind=True, **TASK_OPTIONS)

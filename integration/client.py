@@ -296,6 +296,7 @@ class JumpsellerClient:
         sleep: Callable[[float], None] | None = None,
         max_retries: int = MAX_RETRIES,
         max_wait: float = MAX_WAIT,
+        budget_wait: float | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._access_token = access_token
@@ -305,6 +306,10 @@ class JumpsellerClient:
         self._sleep = sleep if sleep is not None else sleep_for
         self.max_retries = max_retries
         self.max_wait = max_wait
+        # The longest this client sleeps for a spent budget (ours, a 429, or the headers' "0 remaining");
+        # beyond it ``JumpsellerRateLimited`` goes to the caller, who defers. Store clients used by workers
+        # pass 0: a worker slot never sleeps for a budget.
+        self.budget_wait = max_wait if budget_wait is None else budget_wait
         self._not_before = 0.0  # time.monotonic() before which no request is sent
 
     def __repr__(self) -> str:  # never show the token
@@ -335,7 +340,7 @@ class JumpsellerClient:
     # -- low level ------------------------------------------------------------------------------
     def _pace(self) -> None:
         wait = self._not_before - time.monotonic()
-        if wait > self.max_wait:
+        if wait > self.budget_wait:
             raise JumpsellerRateLimited("Presupuesto de Jumpseller agotado por ahora", retry_after=wait)
         if wait > 0:
             self._sleep(wait)
@@ -400,7 +405,7 @@ class JumpsellerClient:
                 if attempt >= self.max_retries or not (idempotent or rate or exc.not_sent):
                     raise
                 delay = exc.retry_after + random.uniform(0, 0.2) if rate else backoff(attempt)  # noqa: S311
-                if delay > self.max_wait:
+                if delay > (self.budget_wait if rate else self.max_wait):
                     raise
                 logger.warning("jumpseller %s %s: %s; retrying in %.1f s", method, path, exc.message, delay)
                 self._sleep(delay)

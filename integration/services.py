@@ -267,17 +267,25 @@ def store_access_token(*, store_id: int, stale: str | None = None) -> str:
 class StoreJumpsellerClient(JumpsellerClient):
     """A ``JumpsellerClient`` bound to one store: fresh tokens, shared budget, disconnect on 401."""
 
-    def __init__(self, *, store_id: int, store_code: str, max_wait: float = MAX_WAIT, **kwargs) -> None:
+    def __init__(
+        self,
+        *,
+        store_id: int,
+        store_code: str,
+        max_wait: float = MAX_WAIT,
+        budget_wait: float = 0.0,
+        **kwargs,
+    ) -> None:
         self.store_id = store_id
         self.store_code = store_code
         self._last_token: str | None = None
         super().__init__(
             base_url=settings.JUMPSELLER_API_URL,
             access_token=self._current_token,
-            throttle=partial(
-                ratelimit.acquire, f"jumpseller:{store_code}", ratelimit.JUMPSELLER_LIMITS, max_wait=max_wait
-            ),
+            # A slot now or ``JumpsellerRateLimited(retry_after)`` at once: the caller defers its task.
+            throttle=partial(ratelimit.take, f"jumpseller:{store_code}", ratelimit.JUMPSELLER_LIMITS),
             max_wait=max_wait,
+            budget_wait=budget_wait,
             **kwargs,
         )
 
@@ -466,7 +474,7 @@ def webhook_event_receive(
             )
     except IntegrityError:
         return WebhookEvent.objects.create(**fields, status=WebhookEvent.Status.DUPLICATE)
-    transaction.on_commit(partial(webhook_event_publish, event_id=row.pk))
+    transaction.on_commit(partial(webhook_event_publish, event_id=row.pk, store_id=row.store_id))
     return row
 
 
@@ -476,16 +484,21 @@ def _atomic_if_nested():
     return transaction.atomic() if connection.in_atomic_block else nullcontext()
 
 
-def enqueue_event_processing(event_id: int) -> None:
+def enqueue_event_processing(event_id: int, priority: int | None = None) -> None:
     """Publish ``integration.process_webhook_event`` for the event (raises when the broker is down)."""
-    task_queue.publish("integration.process_webhook_event", event_id)
+    task_queue.publish("integration.process_webhook_event", event_id, priority=priority)
 
 
-def webhook_event_publish(*, event_id: int) -> bool:
+def webhook_event_publish(*, event_id: int, store_id: int | None = None) -> bool:
     """Publish the processing of an event already marked ``dispatched``. A broker failure is logged and
-    puts it back to ``received`` (unless a worker already started on it), for the sweeper."""
+    puts it back to ``received`` (unless a worker already started on it), for the sweeper. A store's burst
+    goes behind the other stores' events (``core.queue.fair_priority``)."""
+    priority = task_queue.fair_priority(f"webhooks:{store_id}") if store_id is not None else None
     try:
-        enqueue_event_processing(event_id)
+        if priority is None:
+            enqueue_event_processing(event_id)
+        else:
+            enqueue_event_processing(event_id, priority)
     except Exception:  # noqa: BLE001 - broker down (or an eager run failed): the sweeper retries
         logger.exception("webhook event %s not queued; the sweeper will dispatch it", event_id)
         WebhookEvent.objects.filter(pk=event_id, status=WebhookEvent.Status.DISPATCHED, attempts=0).update(

@@ -6,13 +6,14 @@ Views call these; the emission pipeline's own state changes stay in ``emission.s
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from core.ratelimit import throttle_openfactura
+from core.ratelimit import WEB_MAX_WAIT, throttle_openfactura
 from emission import services as emission_services
 from emission.client import OpenFacturaClient
 from emission.models import EmissionMode, EmissionSettings, UntaxedItems
@@ -46,7 +47,7 @@ def api_key_validate(*, api_key: str, demo: bool) -> dict[str, Any]:
         api_key=api_key,
         base_url=settings.OPENFACTURA_DEMO_URL if demo else settings.OPENFACTURA_URL,
         timeout=settings.OPENFACTURA_TIMEOUT,
-        throttle=throttle_openfactura,
+        throttle=partial(throttle_openfactura, max_wait=WEB_MAX_WAIT),  # a merchant's form: may wait
     )
     return client.organization()
 

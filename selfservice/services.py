@@ -24,6 +24,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core.ratelimit import WEB_MAX_WAIT
 from emission.dte import Receptor
 from emission.models import Document, DocumentKind, DocumentState, EmissionMode
 from emission.services import (
@@ -31,9 +32,11 @@ from emission.services import (
     SELFSERVICE_SALT,
     EmissionWaiting,
     RetryLater,
+    SendDeferred,
     document_build,
     document_get_or_create,
     document_send,
+    document_send_later,
     emission_settings_for,
     enqueue,
     nota_credito_anula,
@@ -110,9 +113,14 @@ def _read_order(store_id: int, order_id: int) -> dict[str, Any]:
 def _send(document: Document) -> Document:
     """Send now; a transient failure leaves the row retrying (the pipeline's sweep resends it)."""
     try:
-        return document_send(store_id=document.store_id, document_id=document.pk)
+        # The customer waits for the page: a slot this close is waited for, not deferred.
+        return document_send(store_id=document.store_id, document_id=document.pk, budget_wait=WEB_MAX_WAIT)
     except (RetryLater, EmissionWaiting) as exc:
         logger.info("selfservice: document %s waits: %s", document.pk, exc)
+        document.refresh_from_db()
+        return document
+    except SendDeferred as exc:  # the store's budget is spent now: sent at its booked moment
+        document_send_later(exc)
         document.refresh_from_db()
         return document
 

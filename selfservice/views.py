@@ -23,7 +23,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from core.client_address import client_address
-from core.ratelimit import BudgetExhausted, Limit, try_acquire
+from core.ratelimit import WEB_MAX_WAIT, BudgetExhausted, Limit, try_acquire
 from emission.client import OpenFacturaError
 from emission.dte.parties import GIRO_RECEPTOR_MAX, canonical_rut
 from emission.models import DocumentKind, EmissionMode
@@ -278,7 +278,7 @@ def taxpayer_lookup(request: HttpRequest, token: str) -> HttpResponse:
         return _noindex(JsonResponse({"error": "rut_invalido"}, status=400))
     cfg = state.cfg
     try:
-        data = openfactura_client_for(cfg).taxpayer(rut) or {}
+        data = openfactura_client_for(cfg, budget_wait=WEB_MAX_WAIT).taxpayer(rut) or {}
     except (OpenFacturaError, BudgetExhausted) as exc:
         logger.info("taxpayer lookup failed: %s", exc)
         return _noindex(JsonResponse({"found": False}))

@@ -75,11 +75,16 @@ API_KEY_MISSING = (
 )
 
 
-def openfactura_client_for(cfg: EmissionSettings, *, demo: bool | None = None) -> OpenFacturaClient:
+def openfactura_client_for(
+    cfg: EmissionSettings, *, demo: bool | None = None, budget_wait: float = 0.0
+) -> OpenFacturaClient:
     """The client of an environment: OpenFactura's demo one with its public demo key, or production with
     the store's key. ``demo`` is the document's own environment (a document is always sent, fetched and
     annulled where it was born); ``None`` means the store's current mode. Production without a key raises
-    ``ApiKeyMissing``."""
+    ``ApiKeyMissing``. ``budget_wait``: seconds a web request may wait for the key's budget (workers: 0,
+    they defer)."""
+    from functools import partial
+
     from core.ratelimit import throttle_openfactura
 
     demo = cfg.demo_mode if demo is None else demo
@@ -89,8 +94,16 @@ def openfactura_client_for(cfg: EmissionSettings, *, demo: bool | None = None) -
         api_key=DEMO_API_KEY if demo else cfg.api_key,
         base_url=settings.OPENFACTURA_DEMO_URL if demo else settings.OPENFACTURA_URL,
         timeout=settings.OPENFACTURA_TIMEOUT,
-        throttle=throttle_openfactura,
+        throttle=partial(throttle_openfactura, max_wait=budget_wait),
     )
+
+
+def openfactura_budget_key_for(cfg: EmissionSettings) -> str:
+    """The request budget the store's documents spend: its API key's (the demo key's in demo mode, shared
+    by every store in demo mode, as OpenFactura counts it)."""
+    from core.ratelimit import openfactura_budget_key
+
+    return openfactura_budget_key(DEMO_API_KEY if cfg.demo_mode else cfg.api_key)
 
 
 def organization_refresh(*, cfg: EmissionSettings) -> dict[str, Any]:

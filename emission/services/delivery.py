@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -38,9 +39,13 @@ def document_pdf_bytes(document: Document) -> bytes:
     """The PDF, from our copy or fetched once from OpenFactura and kept."""
     if document.pdf:
         return bytes(document.pdf)
-    pdf = openfactura_client_for(
-        emission_settings_for(store_id=document.store_id), demo=document.demo
-    ).document_pdf(document.token)
+    from emission.client import OpenFacturaRateLimited
+
+    client = openfactura_client_for(emission_settings_for(store_id=document.store_id), demo=document.demo)
+    try:
+        pdf = client.document_pdf(document.token)
+    except OpenFacturaRateLimited as exc:  # the key's budget is spent now: the delivery runs later
+        raise RetryLater(exc.retry_after + random.uniform(0, 0.5)) from exc  # noqa: S311 - jitter
     document_fields_set(document, pdf=pdf)
     return pdf
 
@@ -155,7 +160,7 @@ def document_attach(*, document: Document) -> bool:
     note; skipped when Jumpseller already lists it (a previous attempt succeeded but was not recorded)."""
     from django.core.cache import cache
 
-    from integration.client import JumpsellerError, JumpsellerTransientError
+    from integration.client import JumpsellerError, JumpsellerRateLimited, JumpsellerTransientError
     from integration.services import StoreDisconnected, jumpseller_client_for
 
     lock = f"emission:attach:{document.pk}"
@@ -177,6 +182,8 @@ def document_attach(*, document: Document) -> bool:
     except StoreDisconnected as exc:
         document_fields_set(document, attach_error=f"La tienda está desconectada de Jumpseller: {exc}"[:500])
         return False
+    except JumpsellerRateLimited as exc:  # the store's Jumpseller budget: a deferral, not an error
+        raise RetryLater(exc.retry_after + random.uniform(0, 0.5)) from exc  # noqa: S311 - jitter
     except JumpsellerTransientError as exc:
         document_fields_set(document, attach_error=f"Jumpseller no respondió; se reintentará: {exc}"[:500])
         raise RetryLater(60) from exc

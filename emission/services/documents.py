@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -15,7 +16,7 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from core.ratelimit import BudgetExhausted
+from core import ratelimit
 from emission.client import (
     EmitResult,
     OpenFacturaClient,
@@ -45,6 +46,7 @@ from emission.services.configuration import (
     ApiKeyMissing,
     dte_settings_for,
     emission_settings_for,
+    openfactura_budget_key_for,
     openfactura_client_for,
 )
 from emission.services.queue import queue_pause
@@ -52,6 +54,7 @@ from emission.services.state import (
     IDEMPOTENCY_WINDOW,
     EmissionWaiting,
     RetryLater,
+    SendDeferred,
     document_transition,
     enqueue,
 )
@@ -189,6 +192,8 @@ def document_build_with(
     except ApiKeyMissing:
         queue_pause(store_id=document.store_id, reason=API_KEY_MISSING, automatic=True)
         raise EmissionWaiting("sin API key de OpenFactura") from None
+    except OpenFacturaRateLimited:  # the issuer read found the key's budget spent: the caller defers
+        raise
     except OpenFacturaTransient as exc:  # the issuer data could not be read: a failed attempt
         _failed_transient(document, cfg, exc, started, t0, count_attempt=True)
     except OpenFacturaUnauthorized as exc:
@@ -331,6 +336,9 @@ class _StillProcessing(OpenFacturaTransient):
 def _emit_once(client: OpenFacturaClient, document: Document, started: datetime) -> tuple[EmitResult, str]:
     """POST the document with its key; recover the original on OF-06; after OpenFactura's 24 h key
     window, look the document up first so that a late retry cannot emit it twice."""
+    known = (document.response or {}).get("of06_token") if document.state != DocumentState.EMITTED else None
+    if known:  # OpenFactura already named the original (OF-06); only its reading is left
+        return _recovered(client, str(known)), "duplicate"
     if document.first_attempt_at and document.first_attempt_at < started - IDEMPOTENCY_WINDOW:
         token = _find_issued(client, document)
         if token:
@@ -343,59 +351,178 @@ def _emit_once(client: OpenFacturaClient, document: Document, started: datetime)
             raise _StillProcessing(
                 duplicate.message, code=duplicate.code, status=duplicate.status
             ) from duplicate
+        # Kept before the read: if the read must wait for the budget, the next send only reads it (one
+        # request per send, so a spent budget can never make the POST and the read chase each other).
+        Document.objects.filter(pk=document.pk, store_id=document.store_id).update(
+            response={"of06_token": token}
+        )
         return _recovered(client, token), "duplicate"
 
 
-def document_send(*, store_id: int, document_id: int) -> Document:
-    """Send one built document to OpenFactura, exactly once (issue "Emission pipeline", Exactly once).
+def _sendable(store_id: int, now: datetime, *, given: int) -> Any:
+    """The store's documents a send may take now: built, not withdrawn, pending (deferred or not), due for
+    their retry, or "sending" with an expired lease (its worker died; the same key makes that safe). The
+    document the send was asked for (``given``) may go before its retry is due, as it always could."""
+    lease = timedelta(seconds=settings.EMISSION_SENDING_LEASE_SECONDS)
+    return (
+        Document.objects.filter(store_id=store_id)
+        .exclude(request_json="")
+        .filter(
+            Q(state=DocumentState.PENDING)
+            | Q(state=DocumentState.FAILED_RETRYING)
+            & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now) | Q(pk=given))
+            | Q(state=DocumentState.SENDING, last_attempt_at__lt=now - lease)
+        )
+        .exclude(Q(cancel_requested=True, attempts=0) & ~Q(kind=DocumentKind.NOTA_CREDITO))
+    )
 
-    Raises ``EmissionWaiting`` when the store's queue is paused and ``RetryLater`` on transient failures;
-    data errors park the document in "requiere revisión" with OpenFactura's reason."""
+
+def _claim_next(store_id: int, *, given: int) -> Document | None:
+    """Claim the store's OLDEST sendable document (FIFO per store: documents go out in the order they
+    were created, i.e. the orders were paid). Rows another worker is claiming are skipped, not waited on."""
+    with transaction.atomic():
+        candidate = (
+            _sendable(store_id, timezone.now(), given=given)
+            .order_by("created_at", "pk")
+            .select_for_update(skip_locked=True)
+            .only("pk", "store_id")
+            .first()
+        )
+        if candidate is None:
+            return None
+        target = Document.objects.select_related("store").get(pk=candidate.pk, store_id=store_id)
+        return target if _claim(target) else None
+
+
+def _book_slot(document: Document, cfg: EmissionSettings, budget_wait: float) -> ratelimit.Reservation:
+    """Book the next OpenFactura request slot of the store's key, or defer the send to it (SendDeferred).
+
+    Booked BEFORE the claim: a document waits for its budget as "pendiente", never as a failure. A web
+    request (``budget_wait`` > 0: a person waits for the page, no worker slot is held) waits for a slot
+    that close instead."""
+    reservation = ratelimit.reserve(openfactura_budget_key_for(cfg), ratelimit.OPENFACTURA_LIMITS)
+    if reservation.booked and 0 < reservation.wait <= budget_wait:
+        time.sleep(reservation.wait)
+        return reservation
+    if reservation.wait > 0:
+        if document.state in (DocumentState.PENDING, DocumentState.FAILED_RETRYING):
+            # Seen by the sweeper: a send booked for later is not "stuck".
+            Document.objects.filter(pk=document.pk, store_id=document.store_id, state=document.state).update(
+                next_attempt_at=timezone.now() + timedelta(seconds=reservation.wait)
+            )
+        raise SendDeferred(
+            store_id=document.store_id,
+            document_id=document.pk,
+            countdown=reservation.wait + (0.0 if reservation.booked else random.uniform(0, 5)),  # noqa: S311
+            slot=reservation.member if reservation.booked else "",
+        )
+    return reservation
+
+
+def document_send(*, store_id: int, document_id: int, slot: str = "", budget_wait: float = 0.0) -> Document:
+    """Send the store's oldest sendable document to OpenFactura, exactly once (issue "Emission pipeline",
+    Exactly once; issue 16, the scheduler: README § "How an order becomes a document").
+
+    Each call sends at most one document with one request slot of the store's API key: the one it was
+    given if that is the oldest waiting, else the oldest (whose own call then finds this one, or nothing).
+    With no slot free now it raises ``SendDeferred`` (booked for later, nothing recorded); ``slot`` is the
+    booking a deferred call carries; ``budget_wait``, what a web request may wait instead. Raises
+    ``EmissionWaiting`` when the store's queue is paused and ``RetryLater`` on transient failures; data
+    errors park the document in "requiere revisión"."""
     document = Document.objects.select_related("store").get(pk=document_id, store_id=store_id)
-    if (
-        document.state in (DocumentState.EMITTED, DocumentState.REQUIRES_REVIEW)
-        or document.request_body is None
-    ):
-        return document
+    cfg = emission_settings_for(store_id=store_id)
+    held = (  # a booking made when this send was deferred: its moment has come
+        ratelimit.Reservation(openfactura_budget_key_for(cfg), ratelimit.OPENFACTURA_LIMITS, slot, 0.0, True)
+        if slot
+        else None
+    )
     if document.cancel_requested and document.attempts == 0 and document.kind != DocumentKind.NOTA_CREDITO:
         document_withdraw(document)
+    # Nothing to send (this one is done, or another send has it): no slot is spent.
+    if not _sendable(store_id, timezone.now(), given=document.pk).exists():
+        if held is not None:
+            held.release()
+        document.refresh_from_db()
         return document
-    cfg = emission_settings_for(store_id=store_id)
     if cfg.queue_paused:
+        if held is not None:
+            held.release()
         raise EmissionWaiting("cola pausada")
-    if document.demo != cfg.demo_mode:
-        return _environment_changed(document)
-    try:
-        client = openfactura_client_for(cfg, demo=document.demo)
-    except ApiKeyMissing:
+    # A document is sent where it was born (demo or real): one never sent whose store changed mode since
+    # is parked for the merchant, and a real one never goes out without the store's API key.
+    for stranded in _sendable(store_id, timezone.now(), given=document.pk).exclude(demo=cfg.demo_mode):
+        if document_never_sent(stranded):
+            _environment_changed(stranded)
+    if not cfg.api_key and _sendable(store_id, timezone.now(), given=document.pk).filter(demo=False).exists():
+        if held is not None:
+            held.release()
         queue_pause(store_id=store_id, reason=API_KEY_MISSING, automatic=True)
-        raise EmissionWaiting("sin API key de OpenFactura") from None
-    if not _claim(document):
+        raise EmissionWaiting("sin API key de OpenFactura")
+    if held is None:
+        held = _book_slot(document, cfg, budget_wait)
+    target = _claim_next(store_id, given=document.pk)
+    if target is None:
+        held.release()
+        document.refresh_from_db()
         return document
+    _send_claimed(target, cfg, held)
+    if target.pk == document.pk:
+        return target
+    document.refresh_from_db()
+    return document
+
+
+def _send_claimed(document: Document, cfg: EmissionSettings, held: ratelimit.Reservation) -> None:
     started, t0 = timezone.now(), time.monotonic()
+    client = openfactura_client_for(cfg, demo=document.demo)
+    client.prepaid = 1  # the slot booked before the claim
     try:
         result, outcome = _emit_once(client, document, started)
     except OpenFacturaUnauthorized as error:
         _pause_on_auth_error(document, error, started, t0)
     except _Ambiguous as error:
-        return _requires_review(document, error, started, t0, message=error.message)
+        _requires_review(document, error, started, t0, message=error.message)
+        return
+    except OpenFacturaRateLimited as error:  # OpenFactura's 429 (or our pacing of a lookup): a deferral
+        _rate_limited(document, cfg, error, started, t0)
     except OpenFacturaTransient as error:
-        return _failed_transient(document, cfg, error, started, t0)
+        _failed_transient(document, cfg, error, started, t0)
     except OpenFacturaError as error:
-        return _requires_review(
+        _requires_review(
             document, error, started, t0, message=f"OpenFactura rechazó el documento: {error.describe()}"
         )
-    except BudgetExhausted as exc:  # our own pacing: OpenFactura was not called
-        wait = OpenFacturaRateLimited(
-            "Límite de solicitudes por segundo alcanzado", retry_after=exc.retry_after
-        )
-        return _failed_transient(document, cfg, wait, started, t0)
+        return
     except Exception as exc:  # a claimed row never stays "sending" on an unexpected error
         logger.exception("unexpected error sending document %s", document.pk)
         unexpected = OpenFacturaUnavailable(f"Error inesperado: {type(exc).__name__}")
         _failed_transient(document, cfg, unexpected, started, t0)
     _emitted(document, result, started, t0, outcome)
-    return document
+
+
+def _rate_limited(
+    document: Document, cfg: EmissionSettings, error: OpenFacturaRateLimited, started: datetime, t0: float
+) -> NoReturn:
+    """A 429 is a normal deferral (same key; issue 16): the claim is undone without counting an attempt
+    towards a pause, the call is kept as an attempt "rate_limited", and the send is booked again no sooner
+    than OpenFactura asked."""
+    reservation = ratelimit.reserve(openfactura_budget_key_for(cfg), ratelimit.OPENFACTURA_LIMITS)
+    countdown = max(reservation.wait, error.retry_after)
+    document_transition(
+        document,
+        to=DocumentState.FAILED_RETRYING,
+        attempts=F("attempts") - 1,
+        # Sendable again once OpenFactura's wait is over: the store's next send takes it first (it is the
+        # oldest); the slot booked here then sends whichever document is oldest at its moment.
+        next_attempt_at=timezone.now() + timedelta(seconds=error.retry_after),
+    )
+    if error.status is not None:  # OpenFactura's own 429 is a call, kept as such; our pacing made none
+        _attempt(document, started=started, t0=t0, outcome="rate_limited", error=error)
+    raise SendDeferred(
+        store_id=document.store_id,
+        document_id=document.pk,
+        countdown=countdown,
+        slot=reservation.member if reservation.booked else "",
+    )
 
 
 def _emitted(document: Document, result: EmitResult, started: datetime, t0: float, outcome: str) -> None:

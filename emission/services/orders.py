@@ -9,6 +9,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from core import ratelimit
 from core.formatting import format_clp
 from emission.dte import (
     DteRefusal,
@@ -38,7 +39,9 @@ from emission.services.state import (
     ActionRefused,
     EmissionWaiting,
     RetryLater,
+    SendDeferred,
     document_fields_set,
+    document_send_later,
     document_transition,
     enqueue,
     run_now_or_later,
@@ -151,7 +154,10 @@ def document_annul_for_order(*, store_id: int, order_id: int) -> list[Document]:
             document_withdraw(original)
     for nota in notas:
         if nota.state != DocumentState.EMITTED and nota.request_body is not None:
-            document_send(store_id=store_id, document_id=nota.pk)
+            try:
+                document_send(store_id=store_id, document_id=nota.pk)
+            except SendDeferred as exc:  # each nota keeps its own place; the others still go now
+                document_send_later(exc)
     return notas
 
 
@@ -170,10 +176,12 @@ def document_annul(*, store_id: int, document_id: int, razon: str = "Anula docum
         document=original, cfg=emission_settings_for(store_id=store_id), order=order, razon=razon
     )
     if nota.state != DocumentState.EMITTED and nota.request_body is not None:
-        try:
-            document_send(store_id=store_id, document_id=nota.pk)
+        try:  # the merchant's action: a web request may wait for a close slot
+            document_send(store_id=store_id, document_id=nota.pk, budget_wait=ratelimit.WEB_MAX_WAIT)
         except (RetryLater, EmissionWaiting):
             pass  # recorded on the nota; the sweep (or "Reanudar") sends it
+        except SendDeferred as exc:
+            document_send_later(exc)
     nota.refresh_from_db()
     return nota
 

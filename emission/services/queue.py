@@ -122,6 +122,8 @@ def emission_sweep(*, now: datetime | None = None) -> dict[str, int]:
         Q(state=DocumentState.FAILED_RETRYING, next_attempt_at__lte=now)
         | Q(state=DocumentState.SENDING, last_attempt_at__lt=now - lease)
         | Q(state=DocumentState.PENDING, created_at__lt=now - timedelta(minutes=2))
+        # a send deferred for its budget is booked: it is stuck only once its moment is 2 minutes past
+        & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lt=now - timedelta(minutes=2)))
     )
     counts = _redispatch(active.filter(due), limit=500)
     unannulled = (

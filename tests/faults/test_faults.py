@@ -154,4 +154,7 @@ def test_openfactura_slower_than_the_timeout_retries_with_the_same_key(start_wor
             sent[document.idempotency_key]["token"],
             sent[document.idempotency_key]["folio"],
         )
-        assert [a.outcome for a in document.emission_attempts.order_by("pk")] == ["transient", "duplicate"]
+        # Retries of documents sent together meet at the key's limit: a 429 among them is a deferral
+        # (issue 16), kept as a "rate_limited" call, never a failure.
+        outcomes = [a.outcome for a in document.emission_attempts.order_by("pk")]
+        assert [o for o in outcomes if o != "rate_limited"] == ["transient", "duplicate"]

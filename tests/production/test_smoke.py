@@ -41,7 +41,8 @@ pytestmark = pytest.mark.production
 RUNTIME_LOCK = REPO_ROOT / "requirements.txt"
 VENV_CACHE = Path(os.environ.get("SMOKE_VENV_CACHE", Path.home() / ".cache" / "openfactura-jumpseller"))
 REDIS_DB = 11
-DATABASE = "openfactura_smoke"
+# Its own database name when several worktrees share one PostgreSQL server.
+DATABASE = os.environ.get("SMOKE_DATABASE_NAME", "openfactura_smoke")
 STORE = "smoke"
 EXAMPLES = ("afecta", "exenta", "mixta", "con_despacho", "iva_adicional")
 SALE_TYPES = {33, 34, 39, 41}
