@@ -55,6 +55,7 @@ from emission.services.state import (
     EmissionWaiting,
     RetryLater,
     SendDeferred,
+    document_never_sent,
     document_transition,
     enqueue,
 )

@@ -15,7 +15,6 @@ from core import queue as task_queue
 from emission.models import (
     TRANSITIONS,
     Document,
-    EmissionAttempt,
 )
 
 logger = logging.getLogger(__name__)
