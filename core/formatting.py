@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal
 
 from cl_sii.rut import Rut
@@ -30,3 +31,18 @@ def format_rut(value: str | None) -> str:
         return Rut(raw).verbose
     except (ValueError, TypeError):
         return str(value)
+
+
+# How people in Chile type pesos: "10000", "10.000", "$10.000", "$ 10.000" (dots only as thousands
+# separators, in groups of three). Anything else — "10,5", "10.00", "1.0000" — is ambiguous or has
+# decimals, and pesos have none: refused rather than guessed ("10.000" read as 10 issued a $10 nota).
+_CLP_TYPED = re.compile(r"\$?\s*(?P<digits>[0-9]{1,3}(?:\.[0-9]{3})+|[0-9]+)")
+
+
+def parse_clp(text: str) -> int | None:
+    """``"$10.000"`` → ``10000``; ``None`` for anything that is not a whole number of pesos typed the
+    Chilean way (a decimal comma or point, a misplaced dot, a sign, letters)."""
+    match = _CLP_TYPED.fullmatch((text or "").strip())
+    if match is None:
+        return None
+    return int(match["digits"].replace(".", ""))

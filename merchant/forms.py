@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
+from core.formatting import parse_clp
 from emission.models import EmissionMode
 
 MODE_HELP = {
@@ -144,7 +145,32 @@ class ReconcileForm(forms.Form):
         return data
 
 
+class ClpAmountField(forms.CharField):
+    """Pesos as a Chilean types them (``10.000``, ``$10.000``, ``10000``) → an ``int``; decimals and
+    ambiguous forms (``10,5``, ``10.00``) are refused in Spanish, never guessed."""
+
+    default_error_messages = {
+        "invalid": "Escribe el monto en pesos, sin decimales: por ejemplo 10.000 o $10.000.",
+        "min_value": "El monto debe ser de al menos $1.",
+    }
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}))
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        text = super().to_python(value)
+        if text in self.empty_values:
+            return None
+        amount = parse_clp(text)
+        if amount is None:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        if amount < 1:
+            raise forms.ValidationError(self.error_messages["min_value"], code="min_value")
+        return amount
+
+
 class NotaCreditoParcialForm(forms.Form):
-    amount = forms.IntegerField(label="Monto a devolver (con IVA)", min_value=1)
+    amount = ClpAmountField(label="Monto a devolver (con IVA)")
     razon = forms.CharField(label="Motivo", max_length=90, initial="Devolución parcial")
     request_key = forms.CharField(widget=forms.HiddenInput, max_length=40)
