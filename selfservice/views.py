@@ -44,10 +44,6 @@ PAGE_LINK_LIMITS = ((30, 60.0), (300, 3600.0))  # per link, any IP
 PAGE_IP_LIMITS = ((60, 60.0),)  # per IP, any link
 
 
-def _client_ip(request: HttpRequest) -> str:
-    return client_address(request)
-
-
 def _link_key(store_id: int, order_id: int) -> str:
     """A link's budget is its order's: every token of one order (they carry their signing time) shares it."""
     return hashlib.sha256(f"{store_id}:{order_id}".encode()).hexdigest()[:16]
@@ -55,13 +51,13 @@ def _link_key(store_id: int, order_id: int) -> str:
 
 def _limited(request: HttpRequest, link: str, what: str, limits) -> float:
     """Seconds to wait before this link and IP may do ``what`` again (0.0: go ahead, and counted)."""
-    return try_acquire(f"selfservice:{what}:{link}:{_client_ip(request)}", limits)
+    return try_acquire(f"selfservice:{what}:{link}:{client_address(request)}", limits)
 
 
 def _page_limited(request: HttpRequest, link: str) -> float:
     """Seconds to wait before this page may be served again: per IP, then per link (0.0: counted)."""
     budgets: tuple[tuple[str, tuple[Limit, ...]], ...] = (
-        (f"selfservice:page-ip:{_client_ip(request)}", PAGE_IP_LIMITS),
+        (f"selfservice:page-ip:{client_address(request)}", PAGE_IP_LIMITS),
         (f"selfservice:page:{link}", PAGE_LINK_LIMITS),
     )
     for key, limits in budgets:

@@ -181,3 +181,19 @@ def configure(store, **fields) -> None:
 
     emission_settings_for(store_id=store.pk)
     EmissionSettings.objects.filter(store=store).update(**fields)
+
+
+def live_store(http: requests.Session, sandbox, settings, code: str, name: str):
+    """An installed store out of demo mode, on its own sandbox company (``sandbox-<code>``)."""
+    store = installed_store(http, sandbox, settings, code, name)
+    configure(store, demo_mode=False, api_key=f"sandbox-{code}", organization={})
+    return store
+
+
+def paid_boleta(http: requests.Session, sandbox, store, order_id: int):
+    """Create and pay the taxed example order ``order_id`` in ``store``; its sale document (a boleta)."""
+    from emission.models import Document
+
+    create_order(http, sandbox, store.code, example_order("afecta", id=order_id))
+    pay(http, sandbox, store.code, order_id)
+    return Document.objects.get(store=store, order_id=order_id, kind="boleta")

@@ -185,15 +185,11 @@ def test_a_facturas_nota_copies_the_facturas_receptor():
 @pytest.fixture
 def shop(sandbox, http, settings):
     """A store in production mode on its own sandbox company: attachments and emails are not demo-gated."""
-    store = flows.installed_store(http, sandbox, settings, CODE, "Tienda Prudente")
-    flows.configure(store, demo_mode=False, api_key=f"sandbox-{CODE}", organization={})
-    return store
+    return flows.live_store(http, sandbox, settings, CODE, "Tienda Prudente")
 
 
 def paid(http, sandbox, shop, order_id: int) -> Document:
-    flows.create_order(http, sandbox, CODE, flows.example_order("afecta", id=order_id))
-    flows.pay(http, sandbox, CODE, order_id)
-    return Document.objects.get(store=shop, order_id=order_id, kind="boleta")
+    return flows.paid_boleta(http, sandbox, shop, order_id)
 
 
 @pytest.fixture

@@ -20,15 +20,7 @@ CODE = "revisor"
 
 @pytest.fixture
 def shop(sandbox, http, settings):
-    store = flows.installed_store(http, sandbox, settings, CODE, "Tienda Revisor")
-    flows.configure(store, demo_mode=False, api_key=f"sandbox-{CODE}", organization={})
-    return store
-
-
-def _paid(http, sandbox, store, order_id: int) -> Document:
-    flows.create_order(http, sandbox, CODE, flows.example_order("afecta", id=order_id))
-    flows.pay(http, sandbox, CODE, order_id)
-    return Document.objects.get(store=store, order_id=order_id, kind="boleta")
+    return flows.live_store(http, sandbox, settings, CODE, "Tienda Revisor")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -38,7 +30,7 @@ def test_a_rejection_after_a_timeout_keeps_the_key_and_reintentar_recovers_the_o
     settings.OPENFACTURA_TIMEOUT = (2.0, 1.0)
     # The first POST creates the boleta but its answer is lost.
     flows.faults(http, sandbox, timeout_after_emit=True, timeout_seconds=2, scope="emit")
-    document = _paid(http, sandbox, shop, 9901)
+    document = flows.paid_boleta(http, sandbox, shop, 9901)
     assert document.state == DocumentState.FAILED_RETRYING
     assert len(flows.openfactura_documents(http, sandbox)) == 1
     # The retry under the same key is rejected with a data error.
@@ -71,7 +63,7 @@ def test_a_demo_document_is_not_sent_live_after_the_store_goes_live(sandbox, htt
     store = flows.installed_store(http, sandbox, settings, CODE, "Tienda Revisor")
     services.emission_settings_for(store_id=store.pk)
     services.queue_pause(store_id=store.pk, reason="revisión")
-    document = _paid(http, sandbox, store, 9911)
+    document = flows.paid_boleta(http, sandbox, store, 9911)
     assert document.demo and document.state == DocumentState.PENDING
     EmissionSettings.objects.filter(store=store).update(
         demo_mode=False, api_key=f"sandbox-{CODE}", organization={}
@@ -94,7 +86,7 @@ def test_a_demo_document_is_not_sent_live_after_the_store_goes_live(sandbox, htt
 @pytest.mark.django_db(transaction=True)
 def test_a_demo_boletas_nota_is_never_issued_by_the_real_company(sandbox, http, settings):
     store = flows.installed_store(http, sandbox, settings, CODE, "Tienda Revisor")
-    boleta = _paid(http, sandbox, store, 9921)
+    boleta = flows.paid_boleta(http, sandbox, store, 9921)
     assert boleta.demo and boleta.state == DocumentState.EMITTED
     EmissionSettings.objects.filter(store=store).update(
         demo_mode=False, api_key=f"sandbox-{CODE}", organization={}
@@ -127,7 +119,7 @@ def test_a_real_store_without_its_key_waits_paused_and_cannot_resume(sandbox, ht
 
     # Even with the queue running (resumed before the key was lost), nothing goes to the demo company.
     EmissionSettings.objects.filter(store=shop).update(queue_paused=False, queue_paused_reason="")
-    document = _paid(http, sandbox, shop, 9931)
+    document = flows.paid_boleta(http, sandbox, shop, 9931)
     cfg.refresh_from_db()
     assert document.state == DocumentState.PENDING
     assert (cfg.queue_paused, cfg.queue_paused_reason) == (True, services.configuration.API_KEY_MISSING)
