@@ -52,6 +52,15 @@ def test_a_spent_budget_never_holds_the_only_worker_slot(start_worker, sandbox, 
     gastada = _store(sandbox, "gastada")
     libre = _store(sandbox, "libre")
     worker = start_worker(concurrency=1, broker_db=13)
+    try:
+        _run(worker, sandbox, http, gastada, libre)
+    finally:
+        # Its deliveries may still be running: stopped here, it never writes while the next test's
+        # database is flushed (a deadlock, then rows left over for the next test).
+        worker.stop()
+
+
+def _run(worker, sandbox, http, gastada, libre) -> None:
     _spend_the_minute(worker.broker_url, "sandbox-gastada")
     for order_id in (9601, 9602):
         flows.create_order(http, sandbox, "gastada", flows.example_order("afecta", id=order_id))
