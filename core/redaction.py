@@ -5,6 +5,8 @@ Whoever holds one of these URLs holds what it grants, so access logs must not ke
 * ``/documento/<token>/…`` — the customer's self-service page (``/documento/[redactado]/contribuyente/``);
 * ``/documentos/<token>.pdf`` — the permanent PDF link (``/documentos/[redactado].pdf``);
 * ``code=`` and ``state=`` — the OAuth callback's authorization code and single-use state.
+* ``of_sesion=`` — the merchant's embedded session token, carried by the pages inside the admin's iframe
+  (``integration.decorators``).
 
 ``redact_capabilities`` rewrites only those parts and keeps the rest (method, path shape, other query
 parameters such as ``rut`` or ``error``) so that the logs stay useful. It accepts a full request line,
@@ -44,7 +46,7 @@ _PDF = re.compile(rf"(?P<head>{_SLASH}{_literal('documentos')}{_SLASH})(?P<token
 _PDF_SUFFIX = re.compile(rf"{_literal('.pdf')}$", re.I)
 _SIGNED = re.compile(_literal(":"), re.I)
 _PARAM_START = rf"(?:^|[?&;#\s\"']|{_PERCENT}(?:3F|26|23))"
-_SECRET_PARAM = rf"(?:{_literal('code')}|{_literal('state')}){_literal('=')}"
+_SECRET_PARAM = rf"(?:{_literal('code')}|{_literal('state')}|{_literal('of_sesion')}){_literal('=')}"
 _QUERY_SECRET = re.compile(
     rf"(?P<head>{_PARAM_START}{_SECRET_PARAM})(?P<value>(?:(?!{_STOP_ENCODED})[^&#\s\"'<>])+)", re.I
 )
@@ -63,14 +65,15 @@ def _pdf_token(match: re.Match[str]) -> str:
 
 
 def redact_capabilities(text: str) -> str:
-    """``text`` with self-service and PDF link tokens and OAuth ``code``/``state`` values redacted."""
+    """``text`` with self-service and PDF link tokens, OAuth ``code``/``state`` values and embedded
+    session tokens (``of_sesion``) redacted."""
     if not text:
         return text
     if "%" not in text:
         # Substring tests are an order of magnitude cheaper than the regexes, and most log fields
         # (addresses, statuses, user agents, ordinary paths) contain none of these words.
         lowered = text.lower()
-        if "documento" not in lowered and "code" not in lowered and "state" not in lowered:
+        if not any(word in lowered for word in ("documento", "code", "state", "of_sesion")):
             return text
     text = _SELFSERVICE.sub(rf"\g<head>{REDACTED}", text)
     text = _PDF.sub(_pdf_token, text)

@@ -17,10 +17,11 @@ from core.fields import EncryptedTextField
 
 
 class EmissionMode(models.IntegerChoices):
-    BOLETA = 1, "Boleta al pagar"
-    BOLETA_CONVERTIBLE = 2, "Boleta al pagar, con enlace para cambiarla por factura"
-    LINK_BOLETA_O_FACTURA = 3, "Sin documento al pagar: el enlace permite elegir boleta o factura"
-    LINK_SOLO_BOLETA = 4, "Sin documento al pagar: el enlace emite solo boleta"
+    # Numbered as in the help article of OpenFactura's own Jumpseller plugin (openfactura-api.md §4.1).
+    BOLETA = 1, "Modo 1 — Boleta al pagar"
+    BOLETA_CONVERTIBLE = 2, "Modo 2 — Boleta al pagar, con enlace para cambiarla por factura"
+    LINK_BOLETA_O_FACTURA = 3, "Modo 3 — Sin documento al pagar: el enlace permite elegir boleta o factura"
+    LINK_SOLO_BOLETA = 4, "Modo 4 — Sin documento al pagar: el enlace emite solo boleta"
 
 
 class UntaxedItems(models.TextChoices):
@@ -80,6 +81,8 @@ class DocumentState(models.TextChoices):
     FAILED_RETRYING = "failed_retrying", "Falló, se reintentará"
     REQUIRES_REVIEW = "requires_review", "Requiere revisión"
     EMITTED = "emitted", "Emitido"
+    # The merchant handled it by hand ("Marcar como resuelto", e.g. issued elsewhere): never sent again.
+    RESOLVED = "resolved", "Resuelto a mano"
 
 
 # Forward-only transitions (the guarded update in services refuses any other).
@@ -102,8 +105,10 @@ TRANSITIONS: dict[str, set[str]] = {
     },
     # The merchant fixes the cause and presses "Reintentar": back to pending, same key (the next key
     # revision when OpenFactura rejected it: taken with the rejection, see ``Document.idempotency_key``).
-    DocumentState.REQUIRES_REVIEW: {DocumentState.PENDING},
+    # Or the merchant marks it resolved by hand: it leaves the review list and is never sent.
+    DocumentState.REQUIRES_REVIEW: {DocumentState.PENDING, DocumentState.RESOLVED},
     DocumentState.EMITTED: set(),
+    DocumentState.RESOLVED: set(),
 }
 
 TIPO_NAMES = {
@@ -139,6 +144,10 @@ class Document(models.Model):
     customer_email = models.EmailField(blank=True, default="")
     customer_name = models.CharField(max_length=200, blank=True, default="")
     receptor = models.JSONField(null=True, blank=True)
+    # Buyer data the merchant corrected ("Corregir datos del receptor"): every later build of this factura
+    # uses it instead of the order's billing data (``rut``, ``razon_social``, ``giro``, ``direccion``,
+    # ``comuna``).
+    receptor_override = models.JSONField(null=True, blank=True)
 
     # The exact JSON POSTed to OpenFactura, as text: key order matters to the SII and OpenFactura, and
     # PostgreSQL's jsonb would reorder it. Read it through ``request_body``.
@@ -172,6 +181,10 @@ class Document(models.Model):
     email_error = models.TextField(blank=True, default="")
     attached_at = models.DateTimeField(null=True, blank=True)
     attach_error = models.TextField(blank=True, default="")
+    # "Marcar como resuelto": when, the folio issued elsewhere (optional) and why, as the merchant said.
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_folio = models.BigIntegerField(null=True, blank=True)
+    resolved_reason = models.CharField(max_length=200, blank=True, default="")
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -19,24 +19,51 @@ Three locks keep that session to its own store and its own admin:
 * **Typed confirmation** (:func:`confirmation_refused`): Desconectar, the notas de crédito and pausing the
   queue need the store's code typed into ``confirmacion`` (``{% confirm_field %}``), which one click in a
   disguised frame cannot do.
+
+**Without third-party cookies** (Safari's default, Chrome's option; issue 15.11) the iframe gets no
+session cookie. The page then carries the session itself, as Shopify's embedded apps do: every merchant
+page gets a short-lived **embedded session token** (:func:`embedded_token`, the parameter ``of_sesion``):
+the session key and the store, encrypted and authenticated with Fernet (``FIELD_ENCRYPTION_KEY``; the key
+is never readable from the URL, so a leaked token cannot be replayed as a cookie) and valid for
+``EMBEDDED_TOKEN_MAX_AGE`` (30 minutes) after the page that issued it; every page issues a fresh one, and
+an open page renews its own every few minutes. ``integration.middleware.EmbeddedSessionMiddleware`` turns
+a valid token into ``request.session`` — only when the session still belongs to the token's store, and
+only on requests the app's own pages start (``Sec-Fetch-Site: same-origin``: a link from another site
+carrying someone's token would be a login CSRF) — and adds it to the redirects it answers;
+``{% store_field %}`` puts it in every form and ``{% embedded_session %}`` (a small script) in every
+same-origin link. CSRF keeps working, unchanged: for such requests the CSRF secret lives in the session
+instead of its cookie, and messages too (``integration.middleware``). Cookies are also
+``SameSite=None; Secure; Partitioned`` over https (CHIPS), so a browser that keeps partitioned cookies
+needs the token only for its first page. The token is redacted from logs (``core.redaction``) and never
+leaves the app's origin (``Referrer-Policy: same-origin``; the script touches same-origin links only).
+How a frame without cookies gets its first session (OAuth in a top-level window): ``integration.views``.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import re
+import secrets
 from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
+from importlib import import_module
 
+from cryptography.fernet import InvalidToken
 from django.conf import settings
 from django.contrib import messages
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import rotate_token
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+
+from core.fields import fernet
 
 from . import selectors
-from .models import Store
+from .models import EmbeddedHandoff, Store
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +73,10 @@ SESSION_STORE_CODE = "store_code"
 STORE_FIELD = "store"  # hidden field of every merchant form: the store's code
 CONFIRM_FIELD = "confirmacion"  # typed confirmation of the destructive actions: the store's code
 MERCHANT_VIEW = "merchant_view"  # attribute merchant_required sets on a view: its POSTs are store-bound
+
+EMBEDDED_PARAM = "of_sesion"  # the embedded session token: query parameter, form field
+EMBEDDED_HEADER = "X-OF-Sesion"  # the same token on the page's own fetch requests
+EMBEDDED_TOKEN_MAX_AGE = 30 * 60
 
 # A store code is the store's subdomain (jumpseller-api.md §3.2, "storecode.jumpseller.com"): one DNS
 # label. Anything else never reaches a header.
@@ -143,6 +174,116 @@ def merchant_login(request: HttpRequest, store: Store) -> None:
     rotate_token(request)
     request.session[SESSION_STORE_ID] = store.pk
     request.session[SESSION_STORE_CODE] = store.code
+
+
+def embedded_token(request: HttpRequest) -> str:
+    """A fresh embedded session token for this request's merchant session, or "" without one.
+
+    Fernet (encrypted, authenticated, timestamped): ``{"k": session key, "s": store id}``.
+    """
+    session = request.session
+    store_id = session.get(SESSION_STORE_ID)
+    if not isinstance(store_id, int):
+        return ""
+    if session.session_key is None:
+        session.save()
+    return _seal(session.session_key, store_id)
+
+
+def _seal(session_key: str, store_id: int) -> str:
+    payload = json.dumps({"k": session_key, "s": store_id}, separators=(",", ":"))
+    return fernet().encrypt(payload.encode()).decode()
+
+
+def embedded_token_payload(token: str) -> tuple[str, int] | None:
+    """(session key, store id) of a valid, unexpired token, else None (forged, expired, malformed)."""
+    if not token or len(token) > 1000:
+        return None
+    try:
+        data = json.loads(fernet().decrypt(token.encode(), ttl=EMBEDDED_TOKEN_MAX_AGE))
+    except (InvalidToken, ValueError, TypeError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    key, store_id = data.get("k"), data.get("s")
+    if not isinstance(key, str) or not isinstance(store_id, int) or isinstance(store_id, bool):
+        return None
+    return key, store_id
+
+
+def in_frame(request: HttpRequest) -> bool:
+    """The browser is loading this page into a frame (Fetch Metadata: Chrome, Firefox, Safari ≥ 16.4)."""
+    return request.headers.get("Sec-Fetch-Dest", "") in {"iframe", "frame"}
+
+
+# --- The first session of a cookie-less iframe (issue 15.11) ----------------------------------------------
+HANDOFF_MAX_AGE = 10 * 60
+SESSION_HANDOFF = "embedded_handoff"  # in the top-level window's session: the handoff it authorizes
+
+
+def _handoff_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def handoff_create() -> str:
+    """A new handoff for the iframe's page; returns its secret (only the hash is kept)."""
+    secret = secrets.token_urlsafe(32)
+    now = timezone.now()
+    EmbeddedHandoff.objects.filter(created_at__lt=now - timedelta(seconds=HANDOFF_MAX_AGE)).delete()
+    EmbeddedHandoff.objects.create(secret_hash=_handoff_hash(secret), created_at=now)
+    return secret
+
+
+def _live_handoffs() -> QuerySet:
+    return EmbeddedHandoff.objects.filter(
+        created_at__gte=timezone.now() - timedelta(seconds=HANDOFF_MAX_AGE), claimed_at__isnull=True
+    )
+
+
+def handoff_pending(secret: str) -> EmbeddedHandoff | None:
+    """The live, not yet authorized handoff of ``secret``."""
+    if not secret or len(secret) > 100:
+        return None
+    return _live_handoffs().filter(secret_hash=_handoff_hash(secret), store__isnull=True).first()
+
+
+def handoff_bind(*, handoff_id: int, store: Store) -> bool:
+    """The OAuth callback (in the window that started the handoff) binds its store, once."""
+    bound = (
+        _live_handoffs()
+        .filter(pk=handoff_id, store__isnull=True)
+        .update(store=store, bound_at=timezone.now())
+    )
+    return bound == 1
+
+
+def handoff_claim(secret: str) -> Store | None | bool:
+    """The iframe claims its handoff: the store once authorized (single use), None while it waits,
+    False when the secret is unknown, expired or already used."""
+    if not secret or len(secret) > 100:
+        return False
+    handoff = _live_handoffs().filter(secret_hash=_handoff_hash(secret)).first()
+    if handoff is None:
+        return False
+    if handoff.store_id is None:
+        return None
+    claimed = EmbeddedHandoff.objects.filter(pk=handoff.pk, claimed_at__isnull=True).update(
+        claimed_at=timezone.now()
+    )
+    if claimed != 1:
+        return False
+    store = Store.objects.filter(pk=handoff.store_id).exclude(status=Store.Status.UNINSTALLED).first()
+    return store if store is not None else False
+
+
+def embedded_session_start(store: Store) -> str:
+    """A new merchant session of ``store`` for the iframe (never the top-level window's: each context
+    keeps its own), and its first token."""
+    session = import_module(settings.SESSION_ENGINE).SessionStore()
+    session[SESSION_STORE_ID] = store.pk
+    session[SESSION_STORE_CODE] = store.code
+    session.save()
+    return _seal(session.session_key, store.pk)
 
 
 def merchant_logout(request: HttpRequest) -> None:

@@ -94,6 +94,25 @@ class OAuthState(models.Model):
         return f"state {self.state_hash[:8]}…"
 
 
+class EmbeddedHandoff(models.Model):
+    """A connection started in the admin's iframe and authorized in a top-level window (issue 15.11).
+
+    The iframe's page holds a random secret (only its SHA-256 is kept). It hands the secret to the window
+    it opened (``postMessage``, which no other browser can do), that window's session takes it to the
+    OAuth round trip, and the callback binds the store here; the iframe then claims it once with the
+    secret and gets its own merchant session. Short-lived and single use.
+    """
+
+    secret_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=dj_timezone.now, db_index=True)
+    store = models.ForeignKey(Store, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    bound_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"handoff {self.secret_hash[:8]}…"
+
+
 # Statuses of the one row per (store, event, order) that is work; the others are records only.
 WORK_STATUSES = ["received", "dispatched", "processed"]
 

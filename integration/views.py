@@ -11,28 +11,51 @@
   else, then explains Jumpseller's ``error`` with fixed texts per known code (the parameter is never
   shown), installs the store and starts the merchant session.
 * ``/jumpseller/app/...``: the merchant pages (``merchant_required``), embeddable in Jumpseller's admin.
+
+**Inside the admin's iframe the OAuth round trip never runs in the frame** (issue 15.11): Jumpseller's
+authorize page is not rendered there, and a frame without third-party cookies could not keep the
+``state`` anyway. The App URL or ``/install`` loaded into a frame (``Sec-Fetch-Dest: iframe``) without a
+merchant session answers the *connect page* instead: "Continuar con Jumpseller" opens a top-level window
+(``/jumpseller/conectar/``) and the frame hands it a one-time secret by ``postMessage`` (only a window this
+frame opened can receive it, so no link sent by someone else can bind their frame to your store). That
+window runs the usual install (state in its first-party session), the callback binds the store to the
+handoff and says "vuelve al panel"; the frame, polling ``/jumpseller/conectar/estado`` with its secret,
+gets a new merchant session of its own as an embedded session token (``integration.decorators``) and
+opens the onboarding page. Without JavaScript the same button is a ``target="_top"`` link: the whole
+admin tab goes to the install and the app then runs at the top level.
 """
 
 from __future__ import annotations
 
 import hmac
 import logging
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.logging import log_context
 
 from . import oauth, selectors, services
 from .client import JumpsellerError, JumpsellerInvalidClient
 from .decorators import (
+    EMBEDDED_PARAM,
+    SESSION_HANDOFF,
     confirmation_refused,
     embeddable,
+    embedded_session_start,
+    embedded_token,
+    handoff_bind,
+    handoff_claim,
+    handoff_create,
+    handoff_pending,
+    in_frame,
     merchant_login,
     merchant_logout,
     merchant_required,
@@ -85,6 +108,25 @@ def _keeps_cookies(request: HttpRequest) -> bool:
     return marker is not None
 
 
+def landing_url() -> str:
+    """Where a completed install lands: the onboarding checklist (else the connection page)."""
+    try:
+        return reverse("merchant:onboarding")
+    except NoReverseMatch:
+        return reverse("integration:merchant_home")
+
+
+def _embedded_connect(request: HttpRequest) -> HttpResponse:
+    """The connect page of a frame without a merchant session: the OAuth goes to a top-level window."""
+    context = {
+        "secret": handoff_create(),
+        "window_url": reverse("integration:embedded_window"),
+        "claim_url": reverse("integration:embedded_claim"),
+        "install_url": reverse("integration:install"),
+    }
+    return render(request, "integration/embedded_connect.html", context)
+
+
 @never_cache
 @require_GET
 @embeddable
@@ -92,6 +134,8 @@ def app_url(request: HttpRequest) -> HttpResponse:
     store = selectors.store_for_session(session=request.session)
     if store is not None and store.status != Store.Status.UNINSTALLED:
         return redirect("integration:merchant_home")
+    if in_frame(request):
+        return _embedded_connect(request)
     return _to_install(request)
 
 
@@ -99,6 +143,8 @@ def app_url(request: HttpRequest) -> HttpResponse:
 @require_GET
 @embeddable
 def install(request: HttpRequest) -> HttpResponse:
+    if in_frame(request):
+        return _embedded_connect(request)  # never Jumpseller's authorize page inside the admin's frame
     if not _keeps_cookies(request):
         if request.GET.get(INSTALL_RETRY_PARAM) != "1":
             return _to_install(request)
@@ -220,9 +266,17 @@ def callback(request: HttpRequest) -> HttpResponse:
             ),
             status=502,
         )
+    handoff_id = request.session.pop(SESSION_HANDOFF, None)
     merchant_login(request, result.store)
     with log_context(store_code=result.store.code):
         logger.info("merchant session started")
+    if isinstance(handoff_id, int) and handoff_bind(handoff_id=handoff_id, store=result.store):
+        # This window was opened by the app inside the admin: the frame takes over from here.
+        return render(
+            request,
+            "integration/embedded_done.html",
+            {"store_name": result.store.name or result.store.code, "landing_url": landing_url()},
+        )
     messages.success(request, f"Tu tienda «{result.store.name or result.store.code}» quedó conectada.")
     if not result.hooks_ok:
         messages.warning(
@@ -230,7 +284,57 @@ def callback(request: HttpRequest) -> HttpResponse:
             "Aún no pudimos registrar las notificaciones de pedidos en Jumpseller; lo reintentaremos "
             "automáticamente.",
         )
-    return redirect("integration:merchant_home")
+    # Every completed install (top level or from the admin's frame) lands on the onboarding checklist.
+    return redirect(landing_url())
+
+
+# --- The admin's iframe without third-party cookies (issue 15.11) -------------------------------------
+def _opener_kept(response: HttpResponse) -> HttpResponse:
+    """This top-level window must keep its opener (the frame) to receive the handoff's secret."""
+    response["Cross-Origin-Opener-Policy"] = "unsafe-none"
+    return response
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def embedded_window(request: HttpRequest) -> HttpResponse:
+    """The top-level window the connect page opens. GET: receives the frame's secret (``postMessage``,
+    from its opener only) and posts it; POST: keeps the handoff in this window's session and starts the
+    install here, at the top level."""
+    if request.method == "GET":
+        response = render(
+            request, "integration/embedded_window.html", {"app_url": reverse("integration:app_url")}
+        )
+        return _opener_kept(response)
+    handoff = handoff_pending(request.POST.get("secreto", ""))
+    if handoff is None:
+        return _problem(
+            request,
+            title="La conexión con el panel expiró",
+            text=(
+                "Este enlace para conectar la aplicación con el panel de Jumpseller ya no es válido. No se "
+                "conectó nada. Vuelve al panel de Jumpseller y presiona otra vez «Continuar con Jumpseller»."
+            ),
+            status=400,
+        )
+    request.session[SESSION_HANDOFF] = handoff.pk
+    return redirect("integration:install")
+
+
+@never_cache
+@csrf_exempt  # no cookie, no ambient authority: the secret in the body is the whole credential
+@require_POST
+def embedded_claim(request: HttpRequest) -> HttpResponse:
+    """The frame asks whether its window finished; once, it gets its own merchant session (a token)."""
+    claimed = handoff_claim(request.POST.get("secreto", ""))
+    if claimed is None:
+        return JsonResponse({"estado": "esperando"})
+    if claimed is False:
+        return JsonResponse({"estado": "caducado"}, status=410)
+    token = embedded_session_start(claimed)
+    with log_context(store_code=claimed.code):
+        logger.info("embedded merchant session started")
+    return JsonResponse({"estado": "listo", "url": f"{landing_url()}?{urlencode({EMBEDDED_PARAM: token})}"})
 
 
 @never_cache
@@ -283,3 +387,11 @@ def merchant_event(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request, "integration/event.html", {"active": "events", "store": request.store, "event": event}
     )
+
+
+@never_cache
+@require_GET
+@merchant_required
+def embedded_renew(request: HttpRequest) -> HttpResponse:
+    """A fresh embedded session token for a page that stays open (its script asks every few minutes)."""
+    return JsonResponse({"token": embedded_token(request)})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django import forms
 
 from core.formatting import parse_clp
@@ -170,7 +172,111 @@ class ClpAmountField(forms.CharField):
         return amount
 
 
+class QuantityField(forms.CharField):
+    """Units returned of one line of the original: a whole number (the engine checks it against what was
+    sold)."""
+
+    default_error_messages = {"invalid": "Escribe una cantidad entera, por ejemplo 1."}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault(
+            "widget", forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "size": 4})
+        )
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        text = (super().to_python(value) or "").strip()
+        if text in ("", "0"):
+            return None
+        if not text.isascii() or not text.isdigit():
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return Decimal(int(text))
+
+
 class NotaCreditoParcialForm(forms.Form):
-    amount = ClpAmountField(label="Monto a devolver (con IVA)")
+    """A partial refund: an amount typed the Chilean way, or units of the original's lines (``lines``: the
+    original's ``Detalle``; one field ``linea_<NroLinDet>`` each). ``cleaned_data["lines"]`` is what the
+    service takes (``[(NroLinDet, units)]`` or None)."""
+
+    amount = ClpAmountField(label="Monto a devolver (con IVA)", required=False)
     razon = forms.CharField(label="Motivo", max_length=90, initial="Devolución parcial")
     request_key = forms.CharField(widget=forms.HiddenInput, max_length=40)
+
+    def __init__(self, *args, lines: list[dict] | tuple = (), **kwargs) -> None:
+        kwargs.setdefault("auto_id", "id_parcial_%s")  # the detail page also has the total nota's "Motivo"
+        super().__init__(*args, **kwargs)
+        self.line_names: list[str] = []
+        self._sold: dict[str, object] = {}
+        for number, line in enumerate(lines, start=1):
+            name = f"linea_{line.get('NroLinDet', number)}"
+            self.fields[name] = QuantityField(label=str(line.get("NmbItem", "")))
+            self.line_names.append(name)
+            self._sold[name] = line.get("QtyItem") or 1
+
+    @property
+    def line_rows(self) -> list[dict]:
+        """Each line's field with the units sold, for the detail page's table."""
+        return [{"field": self[name], "sold": self._sold[name]} for name in self.line_names]
+
+    def clean(self):
+        data = super().clean()
+        picked = [
+            (int(name.removeprefix("linea_")), data[name]) for name in self.line_names if data.get(name)
+        ]
+        if "amount" in self.errors:
+            return data
+        if data.get("amount") and picked:
+            self.add_error(None, "Indica el monto a devolver o las unidades devueltas, no ambos.")
+        elif not data.get("amount") and not picked:
+            self.add_error("amount", "Indica el monto a devolver o las unidades devueltas de cada producto.")
+        data["lines"] = picked or None
+        return data
+
+
+class NotaCreditoTotalForm(forms.Form):
+    razon = forms.CharField(label="Motivo", max_length=90, initial="Anula documento")
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("auto_id", "id_total_%s")
+        super().__init__(*args, **kwargs)
+
+
+class ResolveForm(forms.Form):
+    folio = forms.IntegerField(
+        label="Folio emitido en otro sistema (opcional)",
+        required=False,
+        min_value=1,
+        error_messages={"invalid": "El folio es un número entero, por ejemplo 4521."},
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+    motivo = forms.CharField(
+        label="Motivo",
+        max_length=200,
+        help_text="Queda en el registro de cambios. El documento no se enviará a OpenFactura.",
+        error_messages={"required": "Indica por qué lo marcas como resuelto."},
+    )
+
+
+class ReceptorForm(forms.Form):
+    """The buyer of a factura, checked as the DTE engine checks it (RUT and its check digit, every field)."""
+
+    rut = forms.CharField(
+        label="RUT", max_length=14, help_text="Con dígito verificador, por ejemplo 76.430.498-5."
+    )
+    razon_social = forms.CharField(label="Razón social", max_length=100)
+    giro = forms.CharField(label="Giro", max_length=80)
+    direccion = forms.CharField(label="Dirección", max_length=70)
+    comuna = forms.CharField(label="Comuna", max_length=20)
+
+    def clean(self):
+        from emission.dte import DteRefusal, Receptor
+
+        data = super().clean()
+        if self.errors:
+            return data
+        try:
+            self.receptor = Receptor.from_json(data).validated(factura=True)
+        except DteRefusal as refusal:
+            self.add_error(refusal.field if refusal.field in self.fields else None, refusal.message)
+        return data

@@ -19,3 +19,37 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.when:%Y-%m-%d %H:%M} {self.who}: {self.what[:60]}"
+
+
+class MerchantAlert(models.Model):
+    """One episode of a situation the merchant must act on (the queue paused itself, documents need
+    review, OpenFactura rejected the API key): opened once, emailed once, closed once resolved.
+
+    At most one open episode per (store, kind), a database constraint: the documents of one episode never
+    send a second email, and a new episode (a new email) starts only after the last one was resolved."""
+
+    class Kind(models.TextChoices):
+        QUEUE_PAUSED = "queue_paused", "La emisión se pausó sola"
+        REVIEW = "review", "Documentos que requieren revisión"
+        API_KEY_REJECTED = "api_key_rejected", "OpenFactura rechazó la API key"
+
+    store = models.ForeignKey("integration.Store", on_delete=models.CASCADE, related_name="alerts")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    opened_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    email_attempts = models.PositiveSmallIntegerField(default=0)
+    email_error = models.CharField(max_length=500, blank=True, default="")
+
+    class Meta:
+        ordering = ["-opened_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["store", "kind"],
+                condition=models.Q(resolved_at__isnull=True),
+                name="merchantalert_one_open_episode",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.store_id} {self.kind} {'resuelta' if self.resolved_at else 'abierta'}"

@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.core.cache import cache
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import BigIntegerField, Case, Count, Exists, F, OuterRef, Q, QuerySet, Sum, When
 from django.urls import reverse
 from django.utils import timezone
 
@@ -23,9 +23,34 @@ def audit_entries_for(*, store_id: int) -> QuerySet[AuditEntry]:
     return AuditEntry.objects.filter(store_id=store_id)
 
 
+def _annulling_notas(store_id: int):
+    """Annulling notas (``nc:<id>``) emitted or on their way: a nota stuck in review annuls nothing yet."""
+    return Document.objects.filter(store_id=store_id, purpose__startswith="nc:").exclude(
+        state=DocumentState.REQUIRES_REVIEW
+    )
+
+
+def _signed(name: str) -> Case:
+    """A nota de crédito's amounts count against the sales: shown negative."""
+    return Case(
+        When(kind=DocumentKind.NOTA_CREDITO, then=-F(name)), default=F(name), output_field=BigIntegerField()
+    )
+
+
 def documents_filtered(*, store_id: int, filters: dict) -> QuerySet[Document]:
-    """The store's documents narrowed by the list's filters (dates are Chile's calendar days)."""
-    rows = Document.objects.filter(store_id=store_id).defer("pdf", "request_json", "response")
+    """The store's documents narrowed by the list's filters (dates are Chile's calendar days), each with
+    ``annulled`` (its annulling nota is emitted or on its way) and its amounts signed (notas negative)."""
+    rows = (
+        Document.objects.filter(store_id=store_id)
+        .defer("pdf", "request_json", "response")
+        .annotate(
+            annulled=Exists(_annulling_notas(store_id).filter(annuls_id=OuterRef("pk"))),
+            signed_neto=_signed("mnt_neto"),
+            signed_exe=_signed("mnt_exe"),
+            signed_iva=_signed("iva"),
+            signed_total=_signed("mnt_total"),
+        )
+    )
     if filters.get("kind"):
         rows = rows.filter(kind=filters["kind"])
     if filters.get("state"):
@@ -51,6 +76,54 @@ def documents_filtered(*, store_id: int, filters: dict) -> QuerySet[Document]:
 
 def _day_start(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min), CHILE)
+
+
+def annulling_nota_for(*, store_id: int, document: Document) -> Document | None:
+    """The nota that annuls ``document`` (emitted or on its way), if any."""
+    return _annulling_notas(store_id).filter(annuls_id=document.pk).first()
+
+
+def order_buyer_for(*, store_id: int, order_id: int) -> dict[str, str]:
+    """The factura data the customer typed in Jumpseller (to prefill "Corregir datos del receptor"); one
+    short try, and nothing when Jumpseller does not answer: the page never hangs on it."""
+    from emission.dte import Receptor
+    from integration.client import JumpsellerError
+    from integration.services import StoreDisconnected, jumpseller_client_for
+
+    try:
+        with jumpseller_client_for(store_id, timeout=(3.0, 5.0), max_retries=0, max_wait=0.0) as client:
+            order = client.get_order(order_id)
+    except (JumpsellerError, StoreDisconnected):
+        return {}
+    buyer = Receptor.from_order({"order": order})
+    return {
+        "rut": buyer.rut,
+        "razon_social": buyer.razon_social,
+        "giro": buyer.giro,
+        "direccion": buyer.direccion,
+        "comuna": buyer.comuna,
+    }
+
+
+def document_lines(body: dict | None) -> dict:
+    """The detail's table from the body sent to OpenFactura: lines with their discounts, the global
+    discounts, and the totals they add up to (boletas have gross lines, the factura family net ones)."""
+    dte = (body or {}).get("dte") or {}
+    encabezado = dte.get("Encabezado") or {}
+    lines = [
+        {**line, "gross": (line.get("MontoItem") or 0) + (line.get("DescuentoMonto") or 0)}
+        for line in dte.get("Detalle") or []
+    ]
+    discounts = [d for d in dte.get("DscRcgGlobal") or [] if d.get("TpoMov") == "D"]
+    id_doc = encabezado.get("IdDoc") or {}
+    return {
+        "lines": lines,
+        "line_discounts": any(line.get("DescuentoMonto") for line in lines),
+        "global_discounts": discounts,
+        "lines_sum": sum(line.get("MontoItem") or 0 for line in lines),
+        "gross_lines": id_doc.get("TipoDTE") in (39, 41) or id_doc.get("MntBruto") == 1,
+        "totals": encabezado.get("Totales") or {},
+    }
 
 
 def attempts_for(*, store_id: int, document_id: int) -> QuerySet[EmissionAttempt]:
@@ -80,19 +153,26 @@ def queue_state(*, store_id: int) -> dict:
 
 
 def summary(*, store_id: int, today: date) -> dict:
-    """Emitted documents today and this month by type, with their amounts."""
+    """Emitted documents today and this month by type, with their amounts (notas de crédito negative),
+    and each period's total net of notas."""
     emitted = Document.objects.filter(store_id=store_id, state=DocumentState.EMITTED)
 
     def by_kind(since: date) -> list[dict]:
         rows = list(
             emitted.filter(emitted_at__gte=_day_start(since))
             .values("kind")
-            .annotate(n=Count("pk"), total=Sum("mnt_total"))
+            .annotate(n=Count("pk"), total=Sum(_signed("mnt_total")))
             .order_by("kind")
         )
         return _labelled(rows)
 
-    return {"today": by_kind(today), "month": by_kind(today.replace(day=1))}
+    today_rows, month_rows = by_kind(today), by_kind(today.replace(day=1))
+    return {
+        "today": today_rows,
+        "month": month_rows,
+        "today_net": sum(row["total"] or 0 for row in today_rows),
+        "month_net": sum(row["total"] or 0 for row in month_rows),
+    }
 
 
 def _labelled(rows: list[dict]) -> list[dict]:

@@ -2,12 +2,13 @@
 
 from django.urls import path
 
-from . import views
+from . import onboarding, views
 
 app_name = "merchant"
 
 urlpatterns = [
     path("", views.summary, name="summary"),
+    path("primeros-pasos/", onboarding.onboarding, name="onboarding"),
     path("configuracion/", views.configuration, name="configuration"),
     path("emisor/", views.issuer, name="issuer"),
     path("impuestos/", views.tax_check, name="tax_check"),
@@ -23,4 +24,6 @@ urlpatterns = [
     path(
         "documentos/<int:pk>/nota-credito-parcial", views.document_nota_parcial, name="document_nota_parcial"
     ),
+    path("documentos/<int:pk>/resolver", views.document_resolve, name="document_resolve"),
+    path("documentos/<int:pk>/receptor", views.document_receptor, name="document_receptor"),
 ]

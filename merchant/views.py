@@ -11,10 +11,11 @@ import secrets
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -24,6 +25,7 @@ from emission.client import OpenFacturaError, OpenFacturaUnauthorized
 from emission.models import Document, DocumentKind, DocumentState, EmissionMode, UntaxedItems
 from integration.client import JumpsellerError
 from integration.decorators import confirmation_refused, merchant_required, store_object_or_404
+from integration.services import StoreDisconnected
 
 from . import selectors, services
 from .forms import (
@@ -31,8 +33,11 @@ from .forms import (
     DocumentFilterForm,
     IssuerForm,
     NotaCreditoParcialForm,
+    NotaCreditoTotalForm,
     OrderNumberForm,
+    ReceptorForm,
     ReconcileForm,
+    ResolveForm,
     SettingsForm,
 )
 
@@ -171,7 +176,10 @@ _CSV_FORMULA_PREFIXES = frozenset("=+-@\t\r\n \ufeff\uff1d\uff0b\uff0d\uff20")
 
 
 def _csv_cell(value) -> str:
-    """The cell as text, with a leading ``'`` when a spreadsheet could run it (CSV injection)."""
+    """The cell as text, with a leading ``'`` when a spreadsheet could run it (CSV injection). Numbers are
+    numbers, never formulas: a nota's ``-12990`` stays a negative amount."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
     text = "" if value is None else str(value)
     return f"'{text}" if text[:1] in _CSV_FORMULA_PREFIXES else text
 
@@ -198,13 +206,13 @@ def documents(request: HttpRequest) -> HttpResponse:
                         d.order_number or d.order_id,
                         d.tipo_name,
                         d.folio,
-                        d.get_state_display(),
+                        ANNULLED if d.annulled else d.get_state_display(),
                         "demostración" if d.demo else "producción",
                         d.customer_name,
-                        d.mnt_neto,
-                        d.mnt_exe,
-                        d.iva,
-                        d.mnt_total,
+                        d.signed_neto,
+                        d.signed_exe,
+                        d.signed_iva,
+                        d.signed_total,
                         _local(d.created_at),
                         _local(d.emitted_at),
                         d.error_message,
@@ -229,22 +237,42 @@ def documents(request: HttpRequest) -> HttpResponse:
     )
 
 
-@never_cache
-@require_GET
-@merchant_required
-def document_detail(request: HttpRequest, pk: int) -> HttpResponse:
+ANNULLED = "Anulado"
+
+
+def _document_or_404(request: HttpRequest, pk: int) -> Document:
+    return store_object_or_404(request, Document.objects.defer("pdf"), pk=pk)
+
+
+def _detail(request: HttpRequest, document: Document, *, status: int = 200, **forms) -> HttpResponse:
+    """The document's page; a refused form comes back bound (what the merchant typed, with its errors)."""
     store = request.store
-    document = store_object_or_404(request, Document.objects.defer("pdf"), pk=pk)
     body = document.request_body or {}
     dte = body.get("dte") or {}
+    annulled_by = (
+        selectors.annulling_nota_for(store_id=store.pk, document=document)
+        if document.kind != DocumentKind.NOTA_CREDITO
+        else None
+    )
+    nota_allowed = (
+        document.state == DocumentState.EMITTED
+        and document.kind != DocumentKind.NOTA_CREDITO
+        and annulled_by is None
+    )
+    in_review = document.state == DocumentState.REQUIRES_REVIEW
+    receptor_fixable = in_review and emission_services.receptor_correctable(document)
+    receptor = document.receptor or (dte.get("Encabezado") or {}).get("Receptor") or {}
+    override = document.receptor_override or {}
+    if receptor_fixable and not receptor and not override and "receptor_form" not in forms:
+        override = selectors.order_buyer_for(store_id=store.pk, order_id=document.order_id)
     return _render(
         request,
         "merchant/document.html",
         {
             "active": "documents",
             "document": document,
-            "lines": dte.get("Detalle") or [],
-            "receptor": document.receptor or (dte.get("Encabezado") or {}).get("Receptor") or {},
+            "table": selectors.document_lines(body),
+            "receptor": receptor,
             "attempts": selectors.attempts_for(store_id=store.pk, document_id=document.pk),
             "pdf_url": emission_services.document_pdf_url(document) if document.state == "emitted" else "",
             "selfservice_url": emission_services.selfservice_url_for(
@@ -254,15 +282,55 @@ def document_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "annuls": document.annuls
             if document.annuls_id and document.annuls.store_id == store.pk
             else None,
-            "nc_form": NotaCreditoParcialForm(initial={"request_key": secrets.token_urlsafe(12)}),
+            "annulled_by": annulled_by,
+            "nota_allowed": nota_allowed,
+            "in_review": in_review,
+            "total_form": forms.get("total_form") or NotaCreditoTotalForm(),
+            "nc_form": forms.get("nc_form")
+            or NotaCreditoParcialForm(
+                initial={"request_key": secrets.token_urlsafe(12)}, lines=_original_lines(document)
+            ),
+            "resolve_form": forms.get("resolve_form") or ResolveForm(),
+            "receptor_fixable": receptor_fixable,
+            "receptor_form": forms.get("receptor_form")
+            or ReceptorForm(
+                initial={
+                    "rut": override.get("rut") or receptor.get("RUTRecep", ""),
+                    "razon_social": override.get("razon_social") or receptor.get("RznSocRecep", ""),
+                    "giro": override.get("giro") or receptor.get("GiroRecep", ""),
+                    "direccion": override.get("direccion") or receptor.get("DirRecep", ""),
+                    "comuna": override.get("comuna") or receptor.get("CmnaRecep", ""),
+                }
+            ),
         },
+        status=status,
     )
 
 
-def _document_action(request: HttpRequest, pk: int, action, *, confirm: bool = False) -> HttpResponse:
-    document = store_object_or_404(request, Document.objects.defer("pdf"), pk=pk)
-    if confirm and confirmation_refused(request):
-        return redirect("merchant:document", pk=document.pk)
+def _original_lines(document: Document) -> list[dict]:
+    """The lines a partial nota may return units of (none on a nota itself)."""
+    if document.kind == DocumentKind.NOTA_CREDITO:
+        return []
+    return selectors.document_lines(document.request_body)["lines"]
+
+
+@never_cache
+@require_GET
+@merchant_required
+def document_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _detail(request, _document_or_404(request, pk))
+
+
+def _audit(request: HttpRequest, document: Document, text: str) -> None:
+    services.audit_record(
+        store_id=request.store.pk,
+        who=_who(request),
+        what=f"{document.tipo_name} #{document.pk} (orden {document.order_id}): {text}",
+    )
+
+
+def _document_action(request: HttpRequest, pk: int, action) -> HttpResponse:
+    document = _document_or_404(request, pk)
     try:
         text = action(document)
     except emission_services.ActionRefused as refused:
@@ -273,11 +341,7 @@ def _document_action(request: HttpRequest, pk: int, action, *, confirm: bool = F
         )
     else:
         messages.success(request, text)
-        services.audit_record(
-            store_id=request.store.pk,
-            who=_who(request),
-            what=f"{document.tipo_name} #{document.pk} (orden {document.order_id}): {text}",
-        )
+        _audit(request, document, text)
     return redirect("merchant:document", pk=document.pk)
 
 
@@ -287,9 +351,15 @@ def _document_action(request: HttpRequest, pk: int, action, *, confirm: bool = F
 def document_retry(request: HttpRequest, pk: int) -> HttpResponse:
     def act(document: Document) -> str:
         if document.state == DocumentState.EMITTED:
-            return "El documento ya está emitido: no hay nada que reintentar."
+            raise emission_services.ActionRefused("El documento ya está emitido: no hay nada que reintentar.")
         if document.state == DocumentState.SENDING:
-            return "El documento se está enviando en este momento: no se reintentó de nuevo."
+            raise emission_services.ActionRefused(
+                "El documento se está enviando en este momento: no se reintentó de nuevo."
+            )
+        if document.state == DocumentState.RESOLVED:
+            raise emission_services.ActionRefused(
+                "El documento está marcado como resuelto a mano: no se envía a OpenFactura."
+            )
         emission_services.document_retry(store_id=request.store.pk, document_id=document.pk)
         return "Reintento en curso: el documento se enviará de nuevo a OpenFactura; nunca se emite dos veces."
 
@@ -310,52 +380,236 @@ def document_resend(request: HttpRequest, pk: int) -> HttpResponse:
     return _document_action(request, pk, act)
 
 
+# --- Notas de crédito: form → confirmation page (the very nota, built and undone) → issue ---------------
+CONFIRM_STEP = "confirmar"
+
+
+def _nota_confirmation(
+    request: HttpRequest, document: Document, preview, *, action: str, fields: dict, status: int = 200
+) -> HttpResponse:
+    return _render(
+        request,
+        "merchant/nota_confirm.html",
+        {
+            "active": "documents",
+            "document": document,
+            "preview": preview,
+            "action": action,
+            "fields": fields,
+            "step": CONFIRM_STEP,
+        },
+        status=status,
+    )
+
+
+def _nota_result(request: HttpRequest, document: Document, nota: Document, *, total: bool) -> None:
+    """Say what happened, by folio (never an internal id), in the colour of what happened."""
+    amount = format_clp(nota.mnt_total)
+    if nota.state == DocumentState.EMITTED:
+        if total:
+            text = f"Nota de crédito N° {nota.folio} emitida: anula el documento N° {document.folio}."
+        else:
+            text = (
+                f"Nota de crédito N° {nota.folio} emitida por {amount}: devolución parcial del documento "
+                f"N° {document.folio}."
+            )
+        messages.success(request, text)
+    elif nota.state == DocumentState.REQUIRES_REVIEW:
+        text = f"La nota de crédito por {amount} no se emitió: {nota.error_message}"
+        messages.error(request, text)
+    else:
+        detail = nota.error_message or "se enviará en breve"
+        text = (
+            f"Nota de crédito por {amount} en curso ({nota.get_state_display().lower()}): {detail}. Su folio "
+            "aparecerá aquí al emitirse."
+        )
+        messages.warning(request, text)
+    _audit(request, document, text)
+
+
+def _nota_issue(request, document, *, action: str, fields: dict, preview, confirm, total: bool):
+    """The two steps of every nota: without ``paso=confirmar`` show what would be issued; with it (and
+    the store's code typed) issue exactly that, once."""
+    try:
+        if request.POST.get("paso") != CONFIRM_STEP:
+            return _nota_confirmation(request, document, preview(), action=action, fields=fields)
+        if confirmation_refused(request):
+            return _nota_confirmation(request, document, preview(), action=action, fields=fields, status=400)
+        nota = confirm(request.POST.get("vista", ""))
+    except emission_services.PreviewChanged as changed:
+        messages.error(request, changed.message)
+        return _nota_confirmation(
+            request, document, changed.preview, action=action, fields=fields, status=409
+        )
+    except emission_services.ActionRefused as refused:
+        messages.error(request, refused.message)
+        return redirect("merchant:document", pk=document.pk)
+    except (JumpsellerError, OpenFacturaError):
+        messages.error(request, "OpenFactura no respondió: no se emitió nada. Inténtalo de nuevo.")
+        return redirect("merchant:document", pk=document.pk)
+    _nota_result(request, document, nota, total=total)
+    return redirect("merchant:document", pk=document.pk)
+
+
+def _nota_refused(request: HttpRequest, document: Document) -> HttpResponse | None:
+    if document.kind == DocumentKind.NOTA_CREDITO or document.state != DocumentState.EMITTED:
+        messages.error(
+            request, "Solo se puede emitir una nota de crédito sobre una boleta o factura emitida."
+        )
+        return redirect("merchant:document", pk=document.pk)
+    return None
+
+
 @never_cache
 @require_POST
 @merchant_required
 def document_annul(request: HttpRequest, pk: int) -> HttpResponse:
-    def act(document: Document) -> str:
-        if document.kind == DocumentKind.NOTA_CREDITO or document.state != DocumentState.EMITTED:
-            raise emission_services.ActionRefused(
-                "Solo se puede anular con nota de crédito una boleta o factura emitida."
-            )
-        if (
-            document.notas.filter(purpose__startswith="nc:")
-            .exclude(state=DocumentState.REQUIRES_REVIEW)
-            .exists()
-        ):
-            return "Este documento ya tiene su nota de crédito total: no se emitió otra."
-        nota = emission_services.document_annul(store_id=request.store.pk, document_id=document.pk)
-        if nota.state == DocumentState.EMITTED:
-            return f"Nota de crédito N° {nota.folio} emitida: anula el documento N° {document.folio}."
-        detail = nota.error_message or "se enviará en breve"
-        return f"Nota de crédito en curso ({nota.get_state_display().lower()}): {detail}"
-
-    return _document_action(request, pk, act, confirm=True)
+    document = _document_or_404(request, pk)
+    if refused := _nota_refused(request, document):
+        return refused
+    form = NotaCreditoTotalForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Revisa el motivo de la nota de crédito total.")
+        return _detail(request, document, total_form=form, status=400)
+    store_id, razon = request.store.pk, form.cleaned_data["razon"]
+    return _nota_issue(
+        request,
+        document,
+        action=reverse("merchant:document_annul", args=[document.pk]),
+        fields={"razon": razon},
+        preview=lambda: emission_services.nota_total_preview(
+            store_id=store_id, document_id=document.pk, razon=razon
+        ),
+        confirm=lambda vista: emission_services.nota_total_confirm(
+            store_id=store_id, document_id=document.pk, razon=razon, expect=vista
+        ),
+        total=True,
+    )
 
 
 @never_cache
 @require_POST
 @merchant_required
 def document_nota_parcial(request: HttpRequest, pk: int) -> HttpResponse:
-    form = NotaCreditoParcialForm(request.POST)
-
-    def act(document: Document) -> str:
-        if not form.is_valid():
-            raise emission_services.ActionRefused(
-                "Revisa el monto y el motivo de la nota de crédito parcial: "
-                + " ".join(e for errors in form.errors.values() for e in errors)
-            )
-        nota = emission_services.nota_credito_parcial_create(
-            store_id=request.store.pk,
-            document_id=document.pk,
-            request_key=form.cleaned_data["request_key"],
-            amount=form.cleaned_data["amount"],
-            razon=form.cleaned_data["razon"],
+    document = _document_or_404(request, pk)
+    if refused := _nota_refused(request, document):
+        return refused
+    form = NotaCreditoParcialForm(request.POST, lines=_original_lines(document))
+    if not form.is_valid():
+        messages.error(
+            request,
+            "Revisa el monto y el motivo de la nota de crédito parcial: no se emitió nada.",
         )
-        return f"Nota de crédito parcial por {format_clp(nota.mnt_total)} registrada (documento #{nota.pk})."
+        return _detail(request, document, nc_form=form, status=400)
+    store_id, data = request.store.pk, form.cleaned_data
+    values = {
+        "amount": data["amount"],
+        "lines": data["lines"],
+        "razon": data["razon"],
+        "request_key": data["request_key"],
+    }
+    # What the confirmation page posts back: the same inputs, as typed values.
+    hidden = {"amount": data["amount"] or "", "razon": data["razon"], "request_key": data["request_key"]}
+    hidden |= {f"linea_{number}": int(units) for number, units in data["lines"] or []}
+    return _nota_issue(
+        request,
+        document,
+        action=reverse("merchant:document_nota_parcial", args=[document.pk]),
+        fields=hidden,
+        preview=lambda: emission_services.nota_parcial_preview(
+            store_id=store_id, document_id=document.pk, **values
+        ),
+        confirm=lambda vista: emission_services.nota_parcial_confirm(
+            store_id=store_id, document_id=document.pk, expect=vista, **values
+        ),
+        total=False,
+    )
 
-    return _document_action(request, pk, act, confirm=True)
+
+# --- Requiere revisión: mark resolved by hand, correct a factura's buyer ---------------------------------
+@never_cache
+@require_POST
+@merchant_required
+def document_resolve(request: HttpRequest, pk: int) -> HttpResponse:
+    document = _document_or_404(request, pk)
+    form = ResolveForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Revisa los datos para marcar el documento como resuelto.")
+        return _detail(request, document, resolve_form=form, status=400)
+    folio, motivo = form.cleaned_data["folio"], form.cleaned_data["motivo"]
+    try:
+        emission_services.document_resolve(
+            store_id=request.store.pk, document_id=document.pk, folio=folio, reason=motivo
+        )
+    except emission_services.ActionRefused as refused:
+        messages.error(request, refused.message)
+        return redirect("merchant:document", pk=document.pk)
+    elsewhere = f" (folio {folio} emitido en otro sistema)" if folio else ""
+    text = f"Marcado como resuelto a mano{elsewhere}: {motivo}. No se enviará a OpenFactura."
+    messages.success(request, text)
+    _audit(request, document, text)
+    return redirect("merchant:document", pk=document.pk)
+
+
+@never_cache
+@require_POST
+@merchant_required
+def document_receptor(request: HttpRequest, pk: int) -> HttpResponse:
+    """ "Corregir datos del receptor": the form, then a confirmation of the buyer that will be sent, then
+    the rebuilt factura goes out (nothing is sent before the merchant confirms)."""
+    document = _document_or_404(request, pk)
+    if not emission_services.receptor_correctable(document):
+        messages.error(
+            request,
+            "Solo se pueden corregir los datos del receptor de una factura que requiere revisión por ellos.",
+        )
+        return redirect("merchant:document", pk=document.pk)
+    form = ReceptorForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Revisa los datos del receptor: no se envió nada.")
+        return _detail(request, document, receptor_form=form, status=400)
+    if request.POST.get("paso") != CONFIRM_STEP:
+        return _render(
+            request,
+            "merchant/receptor_confirm.html",
+            {
+                "active": "documents",
+                "document": document,
+                "receptor": form.receptor,
+                "fields": form.cleaned_data,
+                "shortened": [
+                    label
+                    for name, label in (
+                        ("razon_social", "razón social"),
+                        ("giro", "giro"),
+                        ("direccion", "dirección"),
+                    )
+                    if getattr(form.receptor, name) != form.cleaned_data[name].strip()
+                ],
+                "step": CONFIRM_STEP,
+            },
+        )
+    try:
+        fixed = emission_services.document_receptor_correct(
+            store_id=request.store.pk, document_id=document.pk, receptor=form.receptor
+        )
+    except emission_services.ActionRefused as refused:
+        messages.error(request, refused.message)
+        return redirect("merchant:document", pk=document.pk)
+    fixed.refresh_from_db()
+    if fixed.state == DocumentState.EMITTED:
+        text = (
+            f"Datos del receptor corregidos: factura N° {fixed.folio} emitida a {form.receptor.razon_social}."
+        )
+        messages.success(request, text)
+    elif fixed.state == DocumentState.REQUIRES_REVIEW:
+        text = f"Datos del receptor corregidos, pero la factura no se emitió: {fixed.error_message}"
+        messages.error(request, text)
+    else:
+        text = "Datos del receptor corregidos: la factura se envía de nuevo a OpenFactura."
+        messages.success(request, text)
+    _audit(request, document, f"{text} (RUT {form.receptor.rut})")
+    return redirect("merchant:document", pk=document.pk)
 
 
 @never_cache
@@ -367,20 +621,46 @@ def order_emit(request: HttpRequest) -> HttpResponse:
         messages.error(request, "Indica un número de orden válido.")
         return redirect("merchant:documents")
     order_id = form.cleaned_data["order_id"]
-    existing = Document.objects.filter(store=request.store, order_id=order_id).exclude(
-        kind=DocumentKind.NOTA_CREDITO
-    )
-    if existing.exists():
-        messages.info(request, f"La orden {order_id} ya tiene su documento: no se emitió otro.")
-    else:
-        store_id = request.store.pk
-        transaction.on_commit(
-            lambda: emission_services.enqueue("emission.emit_for_order", store_id, order_id)
+    try:
+        outcome = emission_services.order_emit_request(store_id=request.store.pk, order_id=order_id)
+    except (JumpsellerError, StoreDisconnected):
+        messages.error(
+            request, "Jumpseller no respondió: no pudimos leer la orden. Inténtalo de nuevo en unos minutos."
         )
+        return redirect("merchant:documents")
+    if outcome.result == "not_found":
+        messages.error(
+            request, f"No encontramos la orden {order_id} en tu tienda de Jumpseller: revisa el número."
+        )
+    elif outcome.result == "not_paid":
+        messages.error(
+            request,
+            f"La orden {order_id} no está pagada (en Jumpseller está {outcome.order_status}): no se emitió "
+            "nada. Su documento se emitirá solo cuando se pague.",
+        )
+    elif outcome.result == "documented":
+        found = outcome.document
+        name = f"{found.tipo_name}{f' N° {found.folio}' if found.folio else ''}"
+        messages.info(
+            request,
+            format_html(
+                'La orden {} ya tiene su documento: <a href="{}">{}</a> ({}). No se emitió otro.',
+                order_id,
+                reverse("merchant:document", args=[found.pk]),
+                name,
+                found.get_state_display().lower(),
+            ),
+        )
+    elif outcome.link_only:
         messages.success(
             request,
-            f"Pedimos a Jumpseller la orden {order_id}: si está pagada, su documento aparecerá "
-            "en esta lista.",
+            f"La orden {order_id} está pagada: enviamos al cliente el enlace para emitir su documento "
+            "(modo 3 o 4, sin documento al pagar).",
+        )
+    else:
+        messages.success(
+            request,
+            f"La orden {order_id} está pagada: su documento se está emitiendo y aparecerá en esta lista.",
         )
     return redirect("merchant:documents")
 

@@ -123,9 +123,10 @@ if SANDBOX:
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "integration.middleware.EmbeddedSessionMiddleware",  # Django's sessions + the iframe's session token
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "core.middleware.ErrorPageMiddleware",  # DEBUG: the product's error pages on merchant/customer URLs
     "integration.middleware.StoreBindingMiddleware",  # before CSRF: a stale tab gets the Spanish 409
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -146,6 +147,7 @@ TEMPLATES = [
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.messages.context_processors.messages",
+                "merchant.context_processors.merchant_chrome",  # the merchant pages' menu and alerts
             ],
             "builtins": ["core.templatetags.formatting"],
         },
@@ -205,6 +207,11 @@ SESSION_COOKIE_SAMESITE = "None" if SESSION_COOKIE_SECURE else "Lax"
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 CSRF_COOKIE_SAMESITE = SESSION_COOKIE_SAMESITE
 CSRF_COOKIE_HTTPONLY = True
+CSRF_FAILURE_VIEW = "core.errors.csrf_failure"  # the Spanish 403 in the product's layout
+# Inside an iframe that gets no cookies (third-party cookies blocked) the merchant session travels in a
+# short-lived token carried by the page (integration.decorators); its messages then live in the session.
+# SameSite=None; Secure cookies also leave as Partitioned (CHIPS), see integration.middleware.
+MESSAGE_STORAGE = "integration.middleware.EmbeddedMessageStorage"
 X_FRAME_OPTIONS = "DENY"  # merchant pages relax it with CSP frame-ancestors
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

@@ -16,3 +16,9 @@ urlpatterns = [
 
 if settings.SANDBOX:
     urlpatterns.append(path("sandbox/", include("sandbox.urls")))
+
+# The product's error pages (core.errors): Spanish, in the layout of the URL's audience.
+handler400 = "core.errors.bad_request"
+handler403 = "core.errors.permission_denied"
+handler404 = "core.errors.page_not_found"
+handler500 = "core.errors.server_error"

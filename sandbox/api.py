@@ -174,7 +174,7 @@ def store_fields(store: Store) -> dict:
         "currency": store.currency,
         "country": store.country,
         "timezone": store.timezone,
-        "email": store.email or f"contacto@{store.code}.example.cl",
+        "email": services.store_contact_email(store),
         "hooks_token": store.hooks_token,
         "url": store.url,
         "logo": None,

@@ -273,7 +273,7 @@ EXAMPLES = {
     "exenta": "Exenta",
     "mixta": "Mixta (afecta + exenta)",
     "con_despacho": "Con despacho",
-    "empresa": "Comprador empresa (factura)",
+    "empresa": "Comprador empresa (pide factura)",
     "iva_adicional": "IVA agregado sobre el precio",
 }
 

@@ -22,7 +22,7 @@ from .forms import JsonOrderForm, LineFormSet, OrderForm, StoreForm, lines_from
 from .http import int_param
 from .mail import links_in
 from .models import Email, EmailAttachment, Hook, OAuthToken, Order, Store, WebhookDelivery
-from .orders import EXAMPLES, example_names, load_example
+from .orders import EXAMPLES, example_names, load_example, parse_jumpseller_time, status_enum_of
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +42,12 @@ STATUS_ES = {
     "canceled": "Anulado",
     "abandoned": "Abandonado",
 }
+
+
+def status_es(status: object) -> str:
+    """An order status in any of Jumpseller's spellings ("Pending Payment", "paid") → Spanish."""
+    enum = status_enum_of(status)
+    return STATUS_ES.get(enum, str(status or "")) if enum else str(status or "")
 
 
 def openfactura_documents(request: HttpRequest) -> list[dict] | None:
@@ -80,6 +86,7 @@ def openfactura_documents(request: HttpRequest) -> list[dict] | None:
             {
                 **item,
                 "tipo_nombre": DTE_NAMES.get(int(tipo)) if str(tipo).isdigit() else None,
+                "received": parse_jumpseller_time(item.get("received_at")),
                 "pdf_url": f"{OPENFACTURA_DOCUMENTS_PATH}/{item.get('token')}.pdf"
                 if item.get("token")
                 else None,
@@ -99,7 +106,7 @@ def _order_rows(store: Store) -> list[dict]:
         rows.append(
             {
                 "id": order.order_id,
-                "created_at": payload.get("created_at"),
+                "created_at": order.created_at,
                 "customer": customer.get("fullname") or customer.get("email") or "",
                 "email": customer.get("email") or "",
                 "company": billing.get("company_name"),
@@ -142,14 +149,15 @@ def store_create(request: HttpRequest) -> HttpResponse:
 
 
 def _store_context(request: HttpRequest, store: Store, **forms) -> dict:
-    customer_emails = {
+    # Its customers' emails and those to the store itself: a demo document goes to the merchant.
+    store_emails = {
         str((order.payload.get("customer") or {}).get("email", "")).lower()
         for order in Order.objects.filter(store=store).only("payload")
-    } - {""}
+    } | {services.store_contact_email(store).lower()}
     emails = [
         email
         for email in Email.objects.prefetch_related("attachments").order_by("-id")[:300]
-        if addresses(email.to) & customer_emails
+        if addresses(email.to) & (store_emails - {""})
     ][:30]
     for email in emails:
         email.links = links_in(email.text_body, email.html_body)
@@ -222,7 +230,7 @@ def store_order_create(request: HttpRequest, code: str) -> HttpResponse:
     except services.SandboxError as exc:
         messages.error(request, f"El pedido no es válido: {exc}")
         return redirect("sandbox_store_page", code=code)
-    messages.success(request, f"Pedido #{row.order_id} creado ({row.payload.get('status')}).")
+    messages.success(request, f"Pedido #{row.order_id} creado ({status_es(row.payload.get('status'))}).")
     return redirect("sandbox_store_page", code=code)
 
 

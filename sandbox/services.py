@@ -31,6 +31,11 @@ class SandboxError(Exception):
 # --- Stores -------------------------------------------------------------------------------------
 
 
+def store_contact_email(store) -> str:
+    """The store's own address (``/store/info.json``'s ``email``): where a new install's demo emails go."""
+    return store.email or f"contacto@{store.code}.example.cl"
+
+
 def store_validate_options(options: dict) -> dict:
     clean = {}
     for key, value in options.items():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -35,6 +36,18 @@ class PageState:
     @property
     def mode(self) -> int:
         return self.cfg.mode
+
+    @property
+    def refunds(self) -> list[dict[str, Any]]:
+        """The earlier notas (partial refunds) of the sale document, listed on the page."""
+        return sale_refunds(self.sale)
+
+    @property
+    def refunds_remaining(self) -> int | None:
+        """What remains of the sale after those notas: its total less theirs."""
+        if self.sale is None or self.sale.mnt_total is None:
+            return None
+        return self.sale.mnt_total - sum(nota["amount"] for nota in self.refunds)
 
     @property
     def expired(self) -> bool:
@@ -90,10 +103,11 @@ def _page_order(order: dict[str, Any]) -> dict[str, Any]:
         "completed_at": order.get("completed_at"),
         "total": order.get("total"),
         "products": [
-            {"name": p.get("name"), "qty": p.get("qty"), "price": p.get("price")}
+            {"name": p.get("name"), "qty": p.get("qty"), "price": p.get("price"), **_line_amounts(p)}
             for p in order.get("products") or []
             if isinstance(p, dict)
         ],
+        **_order_amounts(order),
     }
 
 
@@ -154,3 +168,175 @@ def order_summary(order: dict[str, Any]) -> dict[str, Any]:
         for p in order.get("products") or []
     ]
     return {"id": order.get("id"), "date": order_date(order), "items": items, "total": order.get("total")}
+
+
+# --- The customer page's amounts and closed states (issue 15, points 3 and 8) ------------------------
+# Kept apart from the reads above: the cached order carries the amounts below (``_page_order``), and the
+# page adds its lines up to the order's total with them.
+
+
+def _taxes_added(taxes: Any, key: str) -> bool:
+    """Whether a tax is added on top of the price (``tax_on_*_price`` false; missing means included)."""
+    from emission.dte.order import to_bool
+
+    return any(isinstance(t, dict) and not to_bool(t.get(key), default=True) for t in taxes or [])
+
+
+def _line_amounts(product: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "discount": product.get("discount"),
+        "tax_added": _taxes_added(product.get("taxes"), "tax_on_product_price"),
+    }
+
+
+def _order_amounts(order: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "discount": order.get("discount"),
+        "shipping": order.get("shipping"),
+        "shipping_discount": order.get("shipping_discount"),
+        "shipping_method_name": order.get("shipping_method_name"),
+        "shipping_tax_added": _taxes_added(order.get("shipping_taxes"), "tax_on_shipping_price"),
+    }
+
+
+def _number(value: Any, default: Decimal = Decimal(0)) -> Decimal:
+    from emission.dte.errors import OrderInvalid
+    from emission.dte.order import to_decimal
+
+    try:
+        number = to_decimal(value, field="", default=default)
+    except OrderInvalid:
+        return default
+    return default if number is None else number
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    """One line of the page's order summary: what it is, what it adds to the total (pesos, signed)."""
+
+    label: str
+    amount: int
+    note: str = ""
+
+
+def order_summary_rows(order: dict[str, Any]) -> list[SummaryRow]:
+    """The order as lines that add up to its total (dte-semantics.md §1): each product at its line total
+    (``round(qty × price) − round(discount)``), shipping less its discount, the order-level discount
+    (``discount − Σ line discounts``) and, when prices exclude IVA, the IVA added on top."""
+    from core.formatting import format_clp
+    from emission.dte.money import half_up
+
+    rows: list[SummaryRow] = []
+    line_discounts = Decimal(0)
+    tax_added = bool(order.get("shipping_tax_added"))
+    for product in order.get("products") or []:
+        qty = _number(product.get("qty"), Decimal(1))
+        price = _number(product.get("price"))
+        discount = _number(product.get("discount"))
+        line_discounts += discount
+        tax_added = tax_added or bool(product.get("tax_added"))
+        notes = [f"{format_clp(price)} c/u"] if qty != 1 else []
+        if discount > 0:
+            notes.append(f"descuento {format_clp(discount)}")
+        rows.append(
+            SummaryRow(
+                label=f"{qty.normalize():f} × {product.get('name') or ''}",
+                amount=half_up(qty * price) - half_up(discount),
+                note=" · ".join(notes),
+            )
+        )
+    shipping = half_up(_number(order.get("shipping")))
+    if shipping > 0:
+        method = str(order.get("shipping_method_name") or "").strip()
+        rows.append(SummaryRow(label=f"Despacho{f' ({method})' if method else ''}", amount=shipping))
+    shipping_discount = half_up(_number(order.get("shipping_discount")))
+    if shipping_discount > 0:
+        rows.append(SummaryRow(label="Descuento en el despacho", amount=-shipping_discount))
+    order_discount = half_up(_number(order.get("discount")) - line_discounts)
+    if order_discount >= 1:
+        rows.append(SummaryRow(label="Descuento", amount=-order_discount))
+    total = order.get("total")
+    rest = half_up(_number(total)) - sum(row.amount for row in rows) if total is not None else 0
+    if tax_added and rest > 0:
+        rows.append(SummaryRow(label="IVA", amount=rest))
+    return rows
+
+
+def sale_credited_in_full(sale: Document | None) -> bool:
+    """The sale document is annulled: an emitted nota annuls it, or its emitted notas add up to it."""
+    if sale is None or sale.state != DocumentState.EMITTED:
+        return False
+    notas = sale.notas.filter(state=DocumentState.EMITTED)
+    if notas.filter(purpose__startswith="nc:").exists():
+        return True
+    credited = sum(nota.mnt_total or 0 for nota in notas)
+    return bool(sale.mnt_total) and credited >= (sale.mnt_total or 0)
+
+
+@dataclass(frozen=True)
+class PageClosure:
+    """Why the page offers nothing to issue: a heading and a sentence, in Spanish."""
+
+    title: str
+    message: str
+    sale_annulled: bool = False  # the sale document is credited in full: the page marks it "Anulado"
+
+
+def page_closure(state: PageState) -> PageClosure | None:
+    """Why the page asks nothing more although the customer got no new document (the order was
+    canceled, or its document was annulled by the store); ``None`` when it is open. An annulment that is
+    the customer's own conversion (mode 2) does not close it."""
+    sale = state.sale
+    # The order as cached may be a minute old; a canceled order's documents say so at once.
+    if state.order.get("status_enum") == "canceled" or (sale is not None and sale.cancel_requested):
+        if sale is not None and sale_credited_in_full(sale):
+            return PageClosure(
+                "Orden anulada",
+                f"Esta orden fue anulada: la tienda emitió una nota de crédito que anula tu "
+                f"{sale.tipo_name.lower()}. No hay un documento que emitir ni cambiar.",
+                sale_annulled=True,
+            )
+        return PageClosure(
+            "Orden anulada", "Esta orden fue anulada en la tienda: no hay un documento que emitir ni cambiar."
+        )
+    if state.conversion is None and sale is not None and sale_credited_in_full(sale):
+        return PageClosure(
+            "Documento anulado",
+            f"Tu {sale.tipo_name.lower()} fue anulada por completo con notas de crédito de la tienda: "
+            "no hay un documento que emitir ni cambiar.",
+            sale_annulled=True,
+        )
+    return None
+
+
+def factura_total(state: PageState) -> int | None:
+    """The total of the factura the page would issue: in mode 2 what remains of the boleta after its
+    notas (``PageState.refunds_remaining``; dte-semantics.md "Boleta → factura after earlier notas"),
+    otherwise the order's total."""
+    if state.mode == EmissionMode.BOLETA_CONVERTIBLE and state.refunds_remaining is not None:
+        return state.refunds_remaining
+    total = state.order.get("total")
+    return None if total is None else int(_number(total))
+
+
+def sale_refunds(sale: Document | None) -> list[dict[str, Any]]:
+    """The partial notas de crédito of the sale document that count against it (emitted or on their way,
+    not in review), oldest first: ``folio`` (``None`` until emitted), ``date``, ``amount`` (pesos). What
+    the factura of a conversion then documents is the sale less these (dte-semantics.md §4)."""
+    if sale is None:
+        return []
+    notas = (
+        sale.notas.filter(purpose__startswith="ncp:")
+        .exclude(state=DocumentState.REQUIRES_REVIEW)
+        .exclude(mnt_total__isnull=True)
+        .order_by("created_at", "pk")
+    )
+    return [
+        {
+            "folio": nota.folio,
+            "date": nota.fecha_emision or timezone.localdate(nota.created_at),
+            "amount": nota.mnt_total,
+            "emitted": nota.state == DocumentState.EMITTED,
+        }
+        for nota in notas
+    ]

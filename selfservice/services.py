@@ -9,6 +9,10 @@
 * Mode 2 conversion: nota de crédito annulling the boleta, then the factura, each a ``Document`` unique
   per (store, order, purpose); the factura is created only once the nota is emitted; a ``Conversion`` row
   records the progress and is advanced again (reload, task, sweep) until the factura exists.
+* After partial refunds (dte-semantics.md §4, "Boleta → factura after earlier notas"): the nota and the
+  factura both cover exactly what remains of the sale (:func:`boleta_remainder`, the engine's
+  ``sale_remainder`` over the boleta's earlier notas); nothing left, or a boleta the store annulled
+  itself → refused in Spanish before anything is created.
 """
 
 from __future__ import annotations
@@ -25,8 +29,15 @@ from django.db.models import F
 from django.utils import timezone
 
 from core.ratelimit import WEB_MAX_WAIT
-from emission.dte import Receptor
-from emission.models import Document, DocumentKind, DocumentState, EmissionMode
+from emission.dte import (
+    BuiltDocument,
+    NothingRemains,
+    Receptor,
+    SaleRemainder,
+    build_document,
+    sale_remainder,
+)
+from emission.models import Document, DocumentKind, DocumentState, EmissionMode, EmissionSettings
 from emission.services import (
     SALE_PURPOSE,
     SELFSERVICE_SALT,
@@ -41,6 +52,8 @@ from emission.services import (
     enqueue,
     nota_credito_anula,
 )
+from emission.services.documents import document_build_with
+from emission.services.orders import notas_earlier
 from selfservice.models import Conversion, ConversionState
 
 logger = logging.getLogger(__name__)
@@ -179,6 +192,16 @@ def sale_needs_retry(sale: Document, *, mode: int) -> bool:
 
 
 # --- Mode 2: boleta → nota de crédito → factura ----------------------------------------------------
+def boleta_remainder(boleta: Document, *, exclude_pk: int | None = None) -> SaleRemainder | None:
+    """What the boleta's earlier notas (not ``exclude_pk``, the conversion's own) left of the sale, or
+    ``None`` when it has none (the factura is then the order's, whole). Raises ``NothingRemains``."""
+    earlier = notas_earlier(boleta, exclude_pk=exclude_pk)
+    if not earlier:
+        return None
+    totals = {"MntNeto": boleta.mnt_neto, "IVA": boleta.iva, "MntExe": boleta.mnt_exe}
+    return sale_remainder(totals, earlier, label="compra")
+
+
 def conversion_request(*, store_id: int, order_id: int, receptor: Receptor) -> Conversion:
     """The customer's "Quiero factura": recorded once per order (the first receptor stands), then
     advanced. The boleta must be emitted."""
@@ -190,6 +213,22 @@ def conversion_request(*, store_id: int, order_id: int, receptor: Receptor) -> C
         raise SelfserviceRefused("La boleta de esta orden aún no está emitida. Intenta en unos minutos.")
     if boleta.cancel_requested:
         raise SelfserviceRefused("La orden fue anulada: no se puede emitir una factura.")
+    if not Conversion.objects.filter(store_id=store_id, order_id=order_id).exists():
+        # Before any conversion, an annulling nota can only be the store's own.
+        if (
+            boleta.notas.filter(purpose__startswith="nc:")
+            .exclude(state=DocumentState.REQUIRES_REVIEW)
+            .exists()
+        ):
+            raise SelfserviceRefused(
+                "La tienda anuló tu boleta con una nota de crédito: no hay una compra que facturar."
+            )
+        try:
+            boleta_remainder(boleta)
+        except NothingRemains:
+            raise SelfserviceRefused(
+                "Tu compra ya fue devuelta por completo con notas de crédito: no queda un monto que facturar."
+            ) from None
     try:
         with transaction.atomic():
             conversion = Conversion.objects.create(
@@ -254,7 +293,7 @@ def conversion_advance(*, store_id: int, conversion_id: int) -> Conversion:
     if (
         factura.request_body is None
         and factura.state in (DocumentState.PENDING, DocumentState.FAILED_RETRYING)
-        and document_build(document=factura, order=order, cfg=cfg, receptor=receptor) is None
+        and _factura_build(factura, order=order, cfg=cfg, receptor=receptor, boleta=boleta, nota=nota) is None
     ):
         factura.refresh_from_db()
     if factura.state != DocumentState.EMITTED and factura.request_body is not None:
@@ -269,6 +308,34 @@ def conversion_advance(*, store_id: int, conversion_id: int) -> Conversion:
         last_error="",
     )
     return conversion
+
+
+def _factura_build(
+    factura: Document,
+    *,
+    order: dict[str, Any],
+    cfg: EmissionSettings,
+    receptor: Receptor,
+    boleta: Document,
+    nota: Document,
+) -> BuiltDocument | None:
+    """The factura's body: the order's, whole, when the boleta had no earlier notas; else what remains
+    of the sale — the same remainder the annulling ``nota`` credited, so both agree to the peso (nothing
+    left: "requiere revisión" with the engine's reason, nothing sent)."""
+    if not notas_earlier(boleta, exclude_pk=nota.pk):
+        return document_build(document=factura, order=order, cfg=cfg, receptor=receptor)
+    return document_build_with(
+        factura,
+        cfg,
+        lambda dte_settings: build_document(
+            {"order": order},
+            document="factura",
+            settings=dte_settings,
+            receptor=receptor,
+            today=timezone.localdate(),
+            remainder=boleta_remainder(boleta, exclude_pk=nota.pk),
+        ),
+    )
 
 
 def conversion_sweep(*, older_than: timedelta = timedelta(minutes=2)) -> int:

@@ -111,7 +111,7 @@ def install(http: requests.Session, sandbox, code: str, name: str | None = None)
         sandbox("/sandbox/jumpseller/stores"), json={"code": code, "name": name or code}, timeout=10
     )
     assert created.status_code == 201
-    assert authorize(http, sandbox, store_code=code).url == sandbox("/jumpseller/app/")
+    assert authorize(http, sandbox, store_code=code).url == sandbox("/app/primeros-pasos/")
 
 
 def example_order(name: str, **changes) -> dict:
@@ -156,6 +156,18 @@ def jumpseller_documents(http: requests.Session, sandbox, code: str, order_id: i
 
 def mails(http: requests.Session, sandbox, to: str | None = None) -> list[dict]:
     return http.get(sandbox("/sandbox/mail"), params={"to": to} if to else None, timeout=10).json()
+
+
+MERCHANT_ALERT_SUBJECT = "Acción requerida: "
+
+
+def customer_mails(http: requests.Session, sandbox) -> list[dict]:
+    """The sandbox inbox without the merchant's alert emails (issue 15, point 7)."""
+    return [mail for mail in mails(http, sandbox) if not mail["subject"].startswith(MERCHANT_ALERT_SUBJECT)]
+
+
+def merchant_alerts(http: requests.Session, sandbox) -> list[dict]:
+    return [mail for mail in mails(http, sandbox) if mail["subject"].startswith(MERCHANT_ALERT_SUBJECT)]
 
 
 def faults(http: requests.Session, sandbox, **values) -> None:

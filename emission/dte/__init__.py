@@ -13,6 +13,13 @@ Public API::
     build_nota_credito_parcial(..., lines=[(1, Decimal(1))] or amount=5000, razon="Devolución")
     validate_body(body)  # raises DteRefusal(code="schema_invalid")
 
+After earlier notas de crédito (dte-semantics.md §4, "Boleta → factura after earlier notas")::
+
+    earlier = [EarlierNota.from_totals(nota_totales, folio=...), ...]
+    remainder = sale_remainder(boleta_totales, earlier)       # raises NothingRemains
+    build_nota_credito_anula(boleta_body, ..., earlier_notas=earlier)   # credits exactly the remainder
+    build_document(order_payload, document="factura", ..., remainder=remainder)  # documents exactly it
+
 Every refusal is a :class:`DteRefusal` with a stable ``code`` and a Spanish ``message``.
 """
 
@@ -35,6 +42,7 @@ from .errors import (
 from .notas import build_nota_credito_anula, build_nota_credito_parcial
 from .parties import CONSUMIDOR_FINAL_RUT, Receptor
 from .payload import BuiltDocument
+from .remainder import EarlierNota, NothingRemains, SaleRemainder, sale_remainder
 from .store_settings import DEMO_ORGANIZATION, StoreDteSettings
 from .validation import validate_body
 from .xml import dte_to_string, dte_to_xml
@@ -46,12 +54,15 @@ __all__ = [
     "BuiltDocument",
     "CurrencyNotSupported",
     "DteRefusal",
+    "EarlierNota",
     "EmisorInvalid",
     "NotaInvalid",
+    "NothingRemains",
     "OrderInvalid",
     "Receptor",
     "ReceptorMissing",
     "ReceptorRutInvalid",
+    "SaleRemainder",
     "SchemaInvalid",
     "SettingsInvalid",
     "StoreDteSettings",
@@ -63,5 +74,6 @@ __all__ = [
     "build_nota_credito_parcial",
     "dte_to_string",
     "dte_to_xml",
+    "sale_remainder",
     "validate_body",
 ]

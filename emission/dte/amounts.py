@@ -240,7 +240,11 @@ def net_lines(
     return result, net_discount, neto
 
 
-def taxed_item(line: OrderLine) -> TaxedItem:
+def taxed_item(line: OrderLine, *, exact_net: bool = True) -> TaxedItem:
+    """The line as a net-form item; ``exact_net`` False spreads a net-priced line like a gross one."""
+    if line.net_priced and not exact_net:
+        discount = gross_of_net(line.discount) if line.discount else 0
+        return TaxedItem(name=line.name, qty=line.qty, gross=line.gross, gross_discount=discount)
     if line.net_priced:
         return TaxedItem(
             name=line.name,
@@ -275,8 +279,16 @@ def _factura_net_target(taxed_gross: int, exe: int, paid_total: int | None) -> i
 
 
 def factura_amounts(
-    lines: Sequence[OrderLine], order_discount: int, *, paid_total: int | None = None
+    lines: Sequence[OrderLine],
+    order_discount: int,
+    *,
+    paid_total: int | None = None,
+    net_target: int | None = None,
+    exact_net: bool = True,
 ) -> DocumentAmounts:
+    """33 (34 when nothing taxed is left). ``net_target``: the ``MntNeto`` the taxed lines aim at when the
+    caller fixes it (a factura after earlier notas, :mod:`.remainder`); else :func:`_factura_net_target`.
+    ``exact_net`` False: lines priced without IVA are spread too, so that any target is reached."""
     on_taxed, on_exempt = split_order_discount(lines, order_discount)
     taxed_gross = sum(line.gross for line in lines if line.taxed) - on_taxed
     if taxed_gross <= 0:
@@ -284,9 +296,11 @@ def factura_amounts(
     taxed_positions = [index for index, line in enumerate(lines) if line.taxed]
     exe_gross = sum(line.gross for line in lines if not line.taxed) - on_exempt
     converted, net_discount, neto = net_lines(
-        [taxed_item(lines[index]) for index in taxed_positions],
+        [taxed_item(lines[index], exact_net=exact_net) for index in taxed_positions],
         discount_gross=on_taxed,
-        target=_factura_net_target(taxed_gross, exe_gross, paid_total),
+        target=net_target
+        if net_target is not None
+        else _factura_net_target(taxed_gross, exe_gross, paid_total),
     )
     by_position = dict(zip(taxed_positions, converted, strict=True))
     detail = tuple(

@@ -4,6 +4,10 @@ Order of the checks (the first failing one is the refusal the merchant sees): cu
 values → taxes → emisor → receptor (factura, or an identified boleta buyer) → line count → totals
 against the paid total → 135 UF → pre-flight validation (schema and rules).
 
+A factura after earlier notas de crédito (``remainder``, see :mod:`.remainder`): the order is checked as
+above against what was paid, then the factura documents only what remains of the sale — the order's lines,
+the earlier notas as global discounts, ``MntTotal`` = original total − Σ notas.
+
 Gift card used as payment (jumpseller-api.md §4.1 ``gift_cards_discount`` / ``gift_cards_amount``,
 §4.3): the choice here is that the document shows the **full sale**. Buying a gift card was not a taxed
 sale (its line is exempt, see :mod:`.classify`); the IVA is due when the goods are delivered, so the
@@ -33,6 +37,7 @@ from .money import clp, half_up
 from .order import Order, parse_order
 from .parties import CONSUMIDOR_FINAL_RUT, Receptor, emisor_from_organization
 from .payload import BuiltDocument, assemble, detalle, dsc_rcg_global, id_doc, totales
+from .remainder import SaleRemainder, factura_remainder_amounts
 from .store_settings import StoreDteSettings
 from .validation import MAX_LINES_BOLETA, MAX_LINES_FACTURA, validate_body
 
@@ -81,15 +86,19 @@ def build_document(
     settings: StoreDteSettings,
     receptor: Receptor | None = None,
     today: date,
+    remainder: SaleRemainder | None = None,
 ) -> BuiltDocument:
     """The validated body for ``POST /v2/dte/document``, or a :class:`~.errors.DteRefusal`.
 
     ``document`` "boleta" gives a 39 (41 when nothing taxed is left); "factura" a 33 (34). A factura
     without ``receptor`` takes the buyer from the order (:meth:`Receptor.from_order`). ``today`` is the
-    emission date in America/Santiago.
+    emission date in America/Santiago. ``remainder`` (facturas only, from :func:`.sale_remainder`): what
+    earlier notas de crédito left of the sale; the factura documents exactly that.
     """
     if document not in ("boleta", "factura"):
         raise ValueError(f"unknown document {document!r}")
+    if remainder is not None and document != "factura":
+        raise ValueError("only a factura documents what remains of a sale")
     warnings: list[str] = []
     order = parse_order(order_payload)
     _check_currency(order, warnings)
@@ -150,6 +159,14 @@ def build_document(
     if difference:
         warnings.append(
             f"El total del documento difiere en {clp(abs(difference))} del total pagado por redondeo del IVA."
+        )
+    if remainder is not None:
+        amounts = factura_remainder_amounts(lines, order_discount, remainder)
+        paid_total = remainder.expected
+        difference = amounts.totals.total - paid_total
+        warnings.append(
+            f"La factura documenta lo que queda de la venta ({clp(amounts.totals.total)}): las notas de "
+            "crédito anteriores van como descuentos globales."
         )
 
     tipo = amounts.tipo

@@ -6,6 +6,11 @@
   (the engine's one choice, see :mod:`.amounts`): its taxed lines are converted to net exactly as a
   factura's are (``MntNeto = round(T / 1.19)`` spread by largest remainder), its exempt lines copied,
   and the total lands within 1 peso of the boleta's ``MntTotal``.
+* **Anula after earlier notas** (``earlier_notas``; dte-semantics.md §4, "Boleta → factura after earlier
+  notas"): it credits exactly what remains of the sale per tax class — the original's lines of each class
+  with something left, its discounts, and the earlier notas as global discounts; ``Totales`` from the same
+  :class:`~.remainder.SaleRemainder` as the factura that replaces the boleta, so both agree to the peso
+  (:mod:`.remainder`). Nothing left → :class:`~.remainder.NothingRemains`.
 * Receptor (dte-semantics.md §4, Nota de crédito): a factura's is copied. A boleta's nota carries all
   five fields, because OpenFactura's table marks ``GiroRecep``, ``DirRecep`` and ``CmnaRecep`` required
   for the whole factura family (openfactura-api.md, Addendum; the SII format leaves them optional on a
@@ -38,6 +43,7 @@ from .errors import NotaInvalid
 from .money import clp, half_up, iva_of_net, net_of_gross, price_for
 from .parties import COMUNA_MAX, CONSUMIDOR_FINAL_RUT, DIRECCION_MAX, Receptor, emisor_from_organization
 from .payload import TIPO_NAMES, BuiltDocument, assemble, detalle, dsc_rcg_global, id_doc, totales
+from .remainder import EarlierNota, SaleRemainder, credited_discounts, lines_target, sale_remainder
 from .store_settings import StoreDteSettings
 from .text import clean_cut, normalize_cut
 from .validation import MAX_LINES_FACTURA, validate_body
@@ -221,11 +227,12 @@ def _net_form(
     boleta: bool,
     discount_taxed: int,
     discount_exempt: int,
+    target: int | None = None,
 ) -> _NotaAmounts:
     """Lines ``(original line, qty, amount, line discount)`` in the original's units → net nota lines.
 
     For a boleta the taxed amounts are gross and ``discount_taxed`` is gross; for a factura they are
-    already net and copied.
+    already net and copied. ``target``: the net a boleta's taxed lines aim at (:func:`.net_lines`).
     """
     result: list[DetailLine | None] = [None] * len(items)
     taxed_positions = [i for i, (line, *_rest) in enumerate(items) if not line.exempt]
@@ -240,7 +247,7 @@ def _net_form(
             )
             for i in taxed_positions
         ]
-        converted, net_discount, _neto = net_lines(taxed_items, discount_gross=discount_taxed)
+        converted, net_discount, _neto = net_lines(taxed_items, discount_gross=discount_taxed, target=target)
         for position, line in zip(taxed_positions, converted, strict=True):
             result[position] = line
     for index, (line, qty, amount, discount) in enumerate(items):
@@ -364,19 +371,27 @@ def build_nota_credito_anula(
     today: date,
     razon: str = "Anula documento",
     order: Mapping[str, Any] | None = None,
+    earlier_notas: Sequence[EarlierNota] = (),
 ) -> BuiltDocument:
     """Nota de crédito ``CodRef`` 1 that annuls an emitted 33/34/39/41 (its stored POST body).
 
     ``order``: the Jumpseller order, when known: a boleta's nota takes the buyer's street and comuna
-    from it."""
+    from it. ``earlier_notas``: notas already issued against it; this one then credits only what remains
+    (module docstring)."""
     original = _read_original(original_body, tipo=original_tipo, folio=original_folio, fecha=original_fecha)
-    items = [(line, line.qty, line.amount, line.discount) for line in original.lines]
-    amounts = _net_form(
-        items,
-        boleta=original.boleta,
-        discount_taxed=original.discount_taxed,
-        discount_exempt=original.discount_exempt,
-    )
+    if earlier_notas:
+        remainder = sale_remainder(original.totals, earlier_notas, label=original.label)
+        amounts = _remainder_amounts(original, remainder)
+        expected = remainder.expected
+    else:
+        items = [(line, line.qty, line.amount, line.discount) for line in original.lines]
+        amounts = _net_form(
+            items,
+            boleta=original.boleta,
+            discount_taxed=original.discount_taxed,
+            discount_exempt=original.discount_exempt,
+        )
+        expected = original.mnt_total
     return _build(
         original,
         amounts,
@@ -384,11 +399,33 @@ def build_nota_credito_anula(
         razon=razon,
         settings=settings,
         today=today,
-        expected_total=original.mnt_total,
+        expected_total=expected,
         summary_prefix=f"Anula {original.label}",
         warnings=[],
         order=order,
     )
+
+
+def _remainder_amounts(original: _Original, remainder: SaleRemainder) -> _NotaAmounts:
+    """The original's lines of each class with something left, its own discounts on them, then the
+    earlier notas as discounts: ``Totales`` are the remainder's."""
+    taxed, exempt = remainder.neto > 0, remainder.exempt > 0
+    items = [
+        (line, line.qty, line.amount, line.discount)
+        for line in original.lines
+        if (exempt if line.exempt else taxed)
+    ]
+    amounts = _net_form(
+        items,
+        boleta=original.boleta,
+        discount_taxed=original.discount_taxed if taxed else 0,
+        discount_exempt=original.discount_exempt if exempt else 0,
+        target=lines_target(remainder) if taxed else None,
+    )
+    credited = credited_discounts(
+        taxed_before=amounts.totals.neto or 0, exempt_before=amounts.totals.exe or 0, remainder=remainder
+    )
+    return _NotaAmounts(lines=amounts.lines, discounts=amounts.discounts + credited, totals=remainder.totals)
 
 
 def _refund_lines(
@@ -422,7 +459,16 @@ def _refund_lines(
     return items
 
 
-def _refund_amount(original: _Original, amount: int) -> list[tuple[_OriginalLine, Decimal, int, int]]:
+def _refund_amount(
+    original: _Original, amount: int, remainder: SaleRemainder | None = None
+) -> list[tuple[_OriginalLine, Decimal, int, int]]:
+    """The amount split between taxed and exempt in the proportion of the original — or, after earlier
+    notas (``remainder``), of what remains of each class."""
+    if remainder is not None and not 0 < amount <= remainder.expected:
+        raise NotaInvalid(
+            f"El monto a devolver ({clp(amount)}) debe ser mayor que 0 y no superar lo que queda de la "
+            f"{original.label} después de sus notas de crédito ({clp(remainder.expected)})."
+        )
     if amount <= 0 or amount > original.mnt_total:
         raise NotaInvalid(
             f"El monto a devolver ({clp(amount)}) debe ser mayor que 0 y no superar el total de la "
@@ -431,6 +477,8 @@ def _refund_amount(original: _Original, amount: int) -> list[tuple[_OriginalLine
     totals = original.totals
     taxed = _integer(totals.get("MntNeto", 0), where="MntNeto") + _integer(totals.get("IVA", 0), where="IVA")
     exempt = _integer(totals.get("MntExe", 0), where="MntExe")
+    if remainder is not None:
+        taxed, exempt = remainder.taxed, remainder.exempt
     if original.tipo in EXEMPT_TYPES or taxed <= 0:
         parts = {True: amount}
     elif exempt <= 0:
@@ -459,6 +507,17 @@ def _refund_amount(original: _Original, amount: int) -> list[tuple[_OriginalLine
     return items
 
 
+def _check_within(totals: Totals, remainder: SaleRemainder, original: _Original) -> None:
+    """A partial refund after earlier notas credits at most what remains of each tax class."""
+    taxed = (totals.neto or 0) + (totals.iva or 0)
+    if taxed > remainder.taxed or (totals.exe or 0) > remainder.exempt:
+        raise NotaInvalid(
+            f"La devolución ({clp(totals.total)}) supera lo que queda de la {original.label} después de sus "
+            f"notas de crédito ({clp(remainder.taxed)} afecto, {clp(remainder.exempt)} exento). Para "
+            "devolver todo lo que queda, emite la nota de crédito total."
+        )
+
+
 def build_nota_credito_parcial(
     original_body: Mapping[str, Any],
     *,
@@ -471,15 +530,23 @@ def build_nota_credito_parcial(
     amount: int | None = None,
     razon: str,
     order: Mapping[str, Any] | None = None,
+    earlier_notas: Sequence[EarlierNota] = (),
 ) -> BuiltDocument:
     """Nota de crédito ``CodRef`` 3 for a partial refund: ``lines`` = ``(NroLinDet of the original,
     quantity refunded)``, or ``amount`` = pesos refunded (IVA included). ``order`` as for
-    :func:`build_nota_credito_anula`."""
+    :func:`build_nota_credito_anula`. ``earlier_notas``: notas already issued against the original; the
+    refund then never exceeds what remains of either tax class, and an amount is split in the proportion
+    of what remains (dte-semantics.md §4: "No document ever exceeds what remains of the sale")."""
     if (lines is None) == (amount is None):
         raise NotaInvalid("Indica las líneas devueltas o el monto a devolver (uno de los dos).")
     original = _read_original(original_body, tipo=original_tipo, folio=original_folio, fecha=original_fecha)
+    remainder = (
+        sale_remainder(original.totals, earlier_notas, label=original.label) if earlier_notas else None
+    )
     items = (
-        _refund_lines(original, lines) if lines is not None else _refund_amount(original, int(amount or 0))
+        _refund_lines(original, lines)
+        if lines is not None
+        else _refund_amount(original, int(amount or 0), remainder)
     )
     amounts = _net_form(items, boleta=original.boleta, discount_taxed=0, discount_exempt=0)
     if lines is not None:
@@ -494,6 +561,8 @@ def build_nota_credito_parcial(
             f"La devolución ({clp(amounts.totals.total)}) supera el total de la {original.label} "
             f"({clp(original.mnt_total)})."
         )
+    if remainder is not None:
+        _check_within(amounts.totals, remainder, original)
     return _build(
         original,
         amounts,

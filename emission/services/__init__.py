@@ -9,7 +9,8 @@ follow-ups (email to the customer, attachment in Jumpseller) are enqueued on com
 
 Modules, in dependency order: ``state`` (shared exceptions, guarded state changes, publishing),
 ``configuration``, ``queue``, ``documents``, ``selfservice_link``, ``delivery``, ``orders`` (entry points
-from Jumpseller events and the merchant's actions), ``reconciliation``. Callers import from this package.
+from Jumpseller events and the merchant's actions), ``review`` (confirming notas, leaving "requiere
+revisión"), ``reconciliation``. Callers import from this package.
 """
 
 from __future__ import annotations
@@ -47,13 +48,17 @@ from emission.services.documents import (
 )
 from emission.services.orders import (
     SALE_PURPOSE,
+    OrderEmitOutcome,
     document_annul,
     document_annul_for_order,
     document_email_resend,
     document_emit_for_order,
+    nota_annul_prepare,
     nota_credito_anula,
     nota_credito_parcial_create,
+    nota_send_now,
     order_canceled_received,
+    order_emit_request,
     order_paid_received,
 )
 from emission.services.queue import (
@@ -67,6 +72,18 @@ from emission.services.queue import (
 )
 from emission.services.reconciliation import (
     orders_reconcile,
+)
+from emission.services.review import (
+    NotaPreview,
+    PreviewChanged,
+    document_receptor_correct,
+    document_resolve,
+    nota_parcial_confirm,
+    nota_parcial_preview,
+    nota_total_confirm,
+    nota_total_preview,
+    receptor_correctable,
+    receptor_validated,
 )
 from emission.services.selfservice_link import (
     SELFSERVICE_SALT,
@@ -137,6 +154,20 @@ __all__ = [
     "enqueue",
     "idempotency_key_for",
     "later",
+    "NotaPreview",
+    "OrderEmitOutcome",
+    "PreviewChanged",
+    "document_receptor_correct",
+    "document_resolve",
+    "nota_annul_prepare",
+    "nota_parcial_confirm",
+    "nota_parcial_preview",
+    "nota_send_now",
+    "nota_total_confirm",
+    "nota_total_preview",
+    "order_emit_request",
+    "receptor_correctable",
+    "receptor_validated",
     "nota_credito_anula",
     "nota_credito_parcial_create",
     "openfactura_client_for",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import random
-from typing import TYPE_CHECKING
+from datetime import date
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core import signing
@@ -12,6 +13,7 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
+from core.mail import store_from_email, store_reply_to
 from emission.models import (
     Document,
     DocumentKind,
@@ -117,7 +119,10 @@ def document_email_customer(*, document: Document, cfg: EmissionSettings) -> boo
         "demo_customer": _customer_label(document.customer_name, document.customer_email)
         if document.demo
         else "",
+        **_nota_context(document),
     }
+    if context["selfservice_url"]:
+        context["selfservice_deadline"] = selfservice_deadline(document.fecha_emision or timezone.localdate())
     subject = f"{document.tipo_name} N° {document.folio} — {store.name or store.code}"
     if document.demo:
         subject = f"[DEMO] {subject}"
@@ -126,6 +131,8 @@ def document_email_customer(*, document: Document, cfg: EmissionSettings) -> boo
         body=render_to_string("emission/email/document.txt", context),
         to=[recipient],
         bcc=_merchant_copy(cfg, recipient),
+        from_email=store_from_email(store.name or store.code),
+        reply_to=store_reply_to(cfg.merchant_email, store.email),
     )
     message.attach_alternative(render_to_string("emission/email/document.html", context), "text/html")
     message.attach(f"{document.tipo}-{document.folio}.pdf", document_pdf_bytes(document), "application/pdf")
@@ -141,6 +148,32 @@ def document_email_customer(*, document: Document, cfg: EmissionSettings) -> boo
         )
         raise RetryLater(120) from exc
     return True
+
+
+def selfservice_deadline(issued: date) -> date:
+    """The last day the customer's link issues anything: the SII window of ``selfservice.services``."""
+    from selfservice.services import window_end
+
+    return window_end(issued)
+
+
+def selfservice_order_deadline(order: dict[str, Any]) -> date:
+    """The link's last day for an order without a document yet (modes 3–4): counted from its payment."""
+    from selfservice.services import order_date
+
+    return selfservice_deadline(order_date(order))
+
+
+def _nota_context(document: Document) -> dict[str, Any]:
+    """What a nota de crédito's email says besides its amount: the document it corrects and its reason
+    (``Referencia.RazonRef``)."""
+    if document.kind != DocumentKind.NOTA_CREDITO:
+        return {}
+    references = (document.request_body or {}).get("dte", {}).get("Referencia") or []
+    if isinstance(references, dict):
+        references = [references]
+    reason = next((str(r.get("RazonRef") or "") for r in references if isinstance(r, dict)), "")
+    return {"corrected": document.annuls, "reason": reason}
 
 
 def _customer_label(name: str, email: str) -> str:

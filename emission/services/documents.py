@@ -41,6 +41,7 @@ from emission.models import (
     EmissionAttempt,
     EmissionSettings,
 )
+from emission.services.alerts import merchant_alert_review
 from emission.services.configuration import (
     API_KEY_MISSING,
     ApiKeyMissing,
@@ -208,6 +209,7 @@ def document_build_with(
         document_transition(
             document, to=DocumentState.REQUIRES_REVIEW, error_code=code[:40], error_message=message
         )
+        merchant_alert_review(store_id=document.store_id)
         _attempt(document, started=timezone.now(), t0=time.monotonic(), outcome="refused", message=message)
         return None
     document_body_store(document, built)
@@ -256,6 +258,7 @@ def _environment_changed(document: Document) -> Document:
     document_transition(
         document, to=DocumentState.REQUIRES_REVIEW, error_code="mode_changed", error_message=message
     )
+    merchant_alert_review(store_id=document.store_id)
     return document
 
 
@@ -568,6 +571,7 @@ def _requires_review(
         error_message=message,
         **(_next_key(document) if error.fresh_key else {}),
     )
+    merchant_alert_review(store_id=document.store_id)
     _attempt(document, started=started, t0=t0, outcome="rejected", error=error)
     return document
 

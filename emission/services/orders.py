@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -13,6 +14,7 @@ from core import ratelimit
 from core.formatting import format_clp
 from emission.dte import (
     DteRefusal,
+    EarlierNota,
     Receptor,
     build_nota_credito_anula,
     build_nota_credito_parcial,
@@ -42,7 +44,6 @@ from emission.services.state import (
     SendDeferred,
     document_fields_set,
     document_send_later,
-    document_transition,
     enqueue,
     run_now_or_later,
 )
@@ -109,10 +110,20 @@ def document_emit_for_order(*, store_id: int, order_id: int) -> Document | None:
     )
     if document.state == DocumentState.EMITTED:
         return document
-    # The factura's receptor comes from the order (the engine reads and checks it).
-    if document.request_body is None and not document_build(document=document, order=order, cfg=cfg):
+    # The factura's receptor comes from the order (the engine reads and checks it), unless the merchant
+    # corrected it ("Corregir datos del receptor"): then every rebuild uses the corrected data.
+    receptor = _receptor_override(document)
+    if document.request_body is None and not document_build(
+        document=document, order=order, cfg=cfg, receptor=receptor
+    ):
         return document
     return document_send(store_id=store_id, document_id=document.pk)
+
+
+def _receptor_override(document: Document) -> Receptor | None:
+    if document.kind != DocumentKind.FACTURA or not document.receptor_override:
+        return None
+    return Receptor.from_json(document.receptor_override)
 
 
 def document_annul_for_order(*, store_id: int, order_id: int) -> list[Document]:
@@ -164,6 +175,14 @@ def document_annul_for_order(*, store_id: int, order_id: int) -> list[Document]:
 def document_annul(*, store_id: int, document_id: int, razon: str = "Anula documento") -> Document:
     """The merchant's total nota de crédito (``CodRef`` 1) for one emitted boleta or factura, whatever the
     order's status in Jumpseller. Idempotent: a document has at most one annulling nota (``nc:<id>``)."""
+    return nota_send_now(
+        store_id=store_id, nota=nota_annul_prepare(store_id=store_id, document_id=document_id, razon=razon)
+    )
+
+
+def nota_annul_prepare(*, store_id: int, document_id: int, razon: str = "Anula documento") -> Document:
+    """The annulling nota of one emitted boleta or factura, created and built (``nota_credito_anula``) but
+    not sent: what the merchant's confirmation page shows is this very row (``emission.services.review``)."""
     original = Document.objects.select_related("store").get(pk=document_id, store_id=store_id)
     if original.state != DocumentState.EMITTED or original.kind == DocumentKind.NOTA_CREDITO:
         raise ActionRefused("Solo se puede anular con nota de crédito una boleta o factura emitida.")
@@ -172,14 +191,19 @@ def document_annul(*, store_id: int, document_id: int, razon: str = "Anula docum
         "created_at": "",
         "customer": {"email": original.customer_email, "fullname": original.customer_name},
     }
-    nota = nota_credito_anula(
+    return nota_credito_anula(
         document=original, cfg=emission_settings_for(store_id=store_id), order=order, razon=razon
     )
+
+
+def nota_send_now(*, store_id: int, nota: Document) -> Document:
+    """Send a merchant's nota from the web request (it may wait for a close slot); a nota that cannot go
+    now keeps its place and the sweep (or "Reanudar") sends it."""
     if nota.state != DocumentState.EMITTED and nota.request_body is not None:
-        try:  # the merchant's action: a web request may wait for a close slot
+        try:
             document_send(store_id=store_id, document_id=nota.pk, budget_wait=ratelimit.WEB_MAX_WAIT)
         except (RetryLater, EmissionWaiting):
-            pass  # recorded on the nota; the sweep (or "Reanudar") sends it
+            pass  # recorded on the nota
         except SendDeferred as exc:
             document_send_later(exc)
     nota.refresh_from_db()
@@ -190,7 +214,9 @@ def nota_credito_anula(
     *, document: Document, cfg: EmissionSettings, order: dict[str, Any], razon: str
 ) -> Document:
     """The (single) nota de crédito that annuls ``document``; built once, sent by the caller. If partial
-    notas already credited part of it, this one credits only what remains."""
+    notas already credited part of it, this one credits exactly what remains, per tax class
+    (dte-semantics.md §4, "Boleta → factura after earlier notas"); nothing left → "requiere revisión"
+    with the engine's Spanish reason, and nothing is sent."""
     nota, _ = document_get_or_create(
         store_id=document.store_id,
         store_code=document.store.code,
@@ -201,49 +227,43 @@ def nota_credito_anula(
         annuls=document,
     )
     if nota.request_body is None and nota.state in (DocumentState.PENDING, DocumentState.FAILED_RETRYING):
-        credited = _credited(document, exclude_pk=nota.pk)
-        remaining = (document.mnt_total or 0) - credited
-        common = {
-            "original_tipo": document.tipo,
-            "original_folio": document.folio,
-            "original_fecha": document.fecha_emision,
-            "today": timezone.localdate(),
-        }
-        if credited and remaining > 0:
-            document_build_with(
-                nota,
-                cfg,
-                lambda dte: build_nota_credito_parcial(
-                    document.request_body,
-                    settings=dte,
-                    amount=remaining,
-                    razon=f"{razon} (saldo)",
-                    order=order,
-                    **common,
-                ),
-            )
-        elif remaining > 0:
-            document_build_with(
-                nota,
-                cfg,
-                lambda dte: build_nota_credito_anula(
-                    document.request_body, settings=dte, razon=razon, order=order, **common
-                ),
-            )
-        else:
-            document_transition(
-                nota,
-                to=DocumentState.REQUIRES_REVIEW,
-                error_code="already_credited",
-                error_message="El documento ya fue devuelto por completo con notas de crédito.",
-            )
+        earlier = notas_earlier(document, exclude_pk=nota.pk)
+        document_build_with(
+            nota,
+            cfg,
+            lambda dte: build_nota_credito_anula(
+                document.request_body,
+                original_tipo=document.tipo,
+                original_folio=document.folio,
+                original_fecha=document.fecha_emision,
+                settings=dte,
+                today=timezone.localdate(),
+                razon=razon,
+                order=order,
+                earlier_notas=earlier,
+            ),
+        )
     return nota
+
+
+def notas_earlier(document: Document, *, exclude_pk: int | None = None) -> list[EarlierNota]:
+    """The notas already crediting ``document`` (emitted or on their way; not those in review), oldest
+    first, as the DTE engine reads them: folio and ``Totales``."""
+    notas = (
+        document.notas.exclude(state=DocumentState.REQUIRES_REVIEW)
+        .exclude(pk=exclude_pk)
+        .exclude(mnt_total__isnull=True)
+        .order_by("created_at", "pk")
+    )
+    return [
+        EarlierNota(folio=nota.folio, neto=nota.mnt_neto or 0, iva=nota.iva or 0, exe=nota.mnt_exe or 0)
+        for nota in notas
+    ]
 
 
 def _credited(document: Document, *, exclude_pk: int | None = None) -> int:
     """Pesos already credited (or on their way) against ``document`` by its notas."""
-    notas = document.notas.exclude(state=DocumentState.REQUIRES_REVIEW).exclude(pk=exclude_pk)
-    return sum(nota.mnt_total or 0 for nota in notas)
+    return sum(nota.total for nota in notas_earlier(document, exclude_pk=exclude_pk))
 
 
 def nota_credito_parcial_create(
@@ -288,6 +308,7 @@ def nota_credito_parcial_create(
             amount=amount,
             razon=razon,
             order=order,
+            earlier_notas=notas_earlier(original),
         )
     except DteRefusal as refusal:
         raise ActionRefused(refusal.message) from refusal
@@ -331,3 +352,57 @@ def document_email_resend(*, store_id: int, document_id: int) -> Document:
     if document.email_error:
         raise ActionRefused(document.email_error)
     return document
+
+
+# Jumpseller's ``status_enum`` (jumpseller-api.md §4.1) as the merchant reads it.
+ORDER_STATUS_LABELS = {
+    "paid": "pagada",
+    "pending_payment": "pendiente de pago",
+    "created": "creada, sin pagar",
+    "canceled": "anulada",
+    "abandoned": "abandonada",
+}
+
+
+@dataclass(frozen=True)
+class OrderEmitOutcome:
+    """What "Emitir para una orden" found: ``not_found``, ``not_paid`` (with Jumpseller's status),
+    ``documented`` (with the order's document) or ``queued``; ``link_only`` for modes 3–4 (the customer
+    gets the self-service link instead of a document)."""
+
+    result: str
+    order_status: str = ""
+    document: Document | None = None
+    link_only: bool = False
+
+
+def order_emit_request(*, store_id: int, order_id: int) -> OrderEmitOutcome:
+    """The merchant's "Emitir para una orden": the order is read from Jumpseller now, so the page can say
+    what happened; the emission itself is the webhook's (``emission.emit_for_order``), exactly once."""
+    from integration.client import JumpsellerNotFound
+    from integration.services import jumpseller_client_for
+
+    existing = (
+        Document.objects.filter(store_id=store_id, order_id=order_id)
+        .exclude(kind=DocumentKind.NOTA_CREDITO)
+        .order_by("created_at", "pk")
+        .first()
+    )
+    if existing is not None:
+        return OrderEmitOutcome("documented", document=existing)
+    with jumpseller_client_for(store_id) as client:
+        try:
+            order = client.get_order(order_id)
+        except JumpsellerNotFound:
+            return OrderEmitOutcome("not_found")
+    status = str(order.get("status_enum") or "")
+    if status != "paid":
+        label = ORDER_STATUS_LABELS.get(status) or str(order.get("status") or status or "sin estado")
+        return OrderEmitOutcome("not_paid", order_status=label)
+    transaction.on_commit(lambda: enqueue("emission.emit_for_order", store_id, order_id))
+    mode = emission_settings_for(store_id=store_id).mode
+    return OrderEmitOutcome(
+        "queued",
+        order_status=ORDER_STATUS_LABELS["paid"],
+        link_only=mode in (EmissionMode.LINK_BOLETA_O_FACTURA, EmissionMode.LINK_SOLO_BOLETA),
+    )

@@ -16,6 +16,11 @@ from emission.models import (
     DocumentState,
     EmissionSettings,
 )
+from emission.services.alerts import (
+    merchant_alert_queue_paused,
+    merchant_alerts_settle,
+    merchant_alerts_sweep,
+)
 from emission.services.configuration import API_KEY_MISSING, emission_settings_for
 from emission.services.state import ActionRefused, document_never_sent, document_transition, enqueue
 
@@ -32,6 +37,8 @@ def queue_pause(*, store_id: int, reason: str, automatic: bool = False) -> bool:
         logger.warning(
             "emission queue paused for store %s (%s)", store_id, "automatic" if automatic else "merchant"
         )
+        if automatic:  # the merchant did not do it: one email per episode, a banner until resumed
+            merchant_alert_queue_paused(store_id=store_id, reason=reason)
     return bool(updated)
 
 
@@ -50,6 +57,7 @@ def queue_resume(*, store_id: int) -> int:
         store_id=store_id, state__in=[DocumentState.PENDING, DocumentState.FAILED_RETRYING]
     )
     waiting.update(next_attempt_at=None)
+    merchant_alerts_settle(store_id=store_id)
     counts = _redispatch(waiting)
     return counts["send"] + counts["rebuild"]
 
@@ -97,6 +105,7 @@ def document_retry(*, store_id: int, document_id: int) -> Document:
         document_transition(
             document, to=DocumentState.PENDING, request_json="", tipo=None, error_code="", error_message=""
         )
+    merchant_alerts_settle(store_id=store_id)  # the last document in review may have left it
     transaction.on_commit(lambda: _redispatch(Document.objects.filter(pk=document.pk, store_id=store_id)))
     return document
 
@@ -147,4 +156,5 @@ def emission_sweep(*, now: datetime | None = None) -> dict[str, int]:
     for store_id, pk in undelivered.values_list("store_id", "pk")[:500]:
         enqueue("emission.deliver_document", store_id, pk)
         counts["deliver"] += 1
+    counts.update(merchant_alerts_sweep())
     return counts

@@ -30,12 +30,20 @@ def selfservice_url_for(*, store_id: int, order_id: int) -> str:
     return f"{settings.PUBLIC_BASE_URL}/documento/{token}/"
 
 
+def _deadline(order: dict[str, Any]):
+    """The link's last day, shown in its email (issue 15 point 8)."""
+    from emission.services.delivery import selfservice_order_deadline  # delivery imports this module
+
+    return selfservice_order_deadline(order)
+
+
 def selfservice_notice_send(*, store_id: int, order: dict[str, Any]) -> CustomerNotice | None:
     """Modes 3 and 4: no document on payment; the customer gets the link to choose/issue it. Once.
     In demo mode it goes to the merchant's demo address instead, never to the customer."""
     from django.core.mail import EmailMultiAlternatives
     from django.template.loader import render_to_string
 
+    from core.mail import store_from_email, store_reply_to
     from integration.models import Store
 
     order_id = int(order["id"])
@@ -67,6 +75,7 @@ def selfservice_notice_send(*, store_id: int, order: dict[str, Any]) -> Customer
         "total": order.get("total"),
         "selfservice_url": selfservice_url_for(store_id=store_id, order_id=order_id),
         "allows_factura": cfg.mode == EmissionMode.LINK_BOLETA_O_FACTURA,
+        "deadline": _deadline(order),
         "demo": cfg.demo_mode,
         "demo_customer": (f"{customer_name} <{email}>" if customer_name else email) if cfg.demo_mode else "",
     }
@@ -76,6 +85,8 @@ def selfservice_notice_send(*, store_id: int, order: dict[str, Any]) -> Customer
         body=render_to_string("emission/email/selfservice.txt", context),
         to=[recipient],
         bcc=[cfg.merchant_email] if copy else None,
+        from_email=store_from_email(store.name or store.code),
+        reply_to=store_reply_to(cfg.merchant_email, store.email),
     )
     message.attach_alternative(render_to_string("emission/email/selfservice.html", context), "text/html")
     try:

@@ -12,11 +12,13 @@ from __future__ import annotations
 import hashlib
 import struct
 import zlib
-from datetime import datetime
+from datetime import date, datetime
 from io import BytesIO
 from typing import Any
 
 from fpdf import FPDF
+
+from core.formatting import format_clp
 
 from .validation import BOLETAS, TIPO_NAMES, to_decimal
 
@@ -69,10 +71,20 @@ def _clean(value: Any) -> str:
 
 
 def _money(value: Any) -> str:
+    """Pesos as people in Chile read them: ``$12.990`` (``core.formatting.format_clp``)."""
     number = to_decimal(value)
     if number is None:
         return ""
-    return f"$ {int(number):,}".replace(",", ".")
+    return format_clp(number)
+
+
+def _date(value: Any) -> str:
+    """An SII date (``2026-12-03``) as people in Chile read it: ``03-12-2026``; anything else unchanged."""
+    text = "" if value is None else str(value)
+    try:
+        return date.fromisoformat(text).strftime("%d-%m-%Y")
+    except ValueError:
+        return text
 
 
 def _quantity(value: Any) -> str:
@@ -192,7 +204,7 @@ def render(
 
     # Receptor.
     pdf.set_font("helvetica", "", 9)
-    write.pair("Fecha de emisión", id_doc.get("FchEmis"))
+    write.pair("Fecha de emisión", _date(id_doc.get("FchEmis")))
     write.pair("Señor(es)", receptor.get("RznSocRecep") or ("Consumidor final" if tipo in BOLETAS else ""))
     write.pair("R.U.T.", _format_rut(receptor.get("RUTRecep")))
     write.pair("Giro", receptor.get("GiroRecep"))
@@ -247,7 +259,7 @@ def render(
         pdf.set_font("helvetica", "", 8)
         for ref in references:
             text = (
-                f"Tipo {ref.get('TpoDocRef')} N° {ref.get('FolioRef')} del {ref.get('FchRef')}"
+                f"Tipo {ref.get('TpoDocRef')} N° {ref.get('FolioRef')} del {_date(ref.get('FchRef'))}"
                 f" (CodRef {ref.get('CodRef', '-')}) {ref.get('RazonRef') or ''}"
             )
             pdf.multi_cell(usable, 4, _clean(text), new_x="LMARGIN", new_y="NEXT")

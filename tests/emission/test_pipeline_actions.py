@@ -67,7 +67,7 @@ def test_partial_nota_de_credito_for_an_amount_once_per_request(sandbox, http, s
     assert str(reference["CodRef"]) == "3" and str(reference["FolioRef"]) == str(boleta.folio)
     assert [d["tipo"] for d in flows.openfactura_documents(http, sandbox)] == [39, 61]
 
-    with pytest.raises(services.ActionRefused, match="supera el total del documento"):
+    with pytest.raises(services.ActionRefused, match="no superar lo que queda"):
         services.nota_credito_parcial_create(
             store_id=shop.pk, document_id=boleta.pk, request_key="form-2", amount=boleta.mnt_total, razon="x"
         )

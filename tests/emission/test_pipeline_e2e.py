@@ -100,7 +100,9 @@ def test_refused_order_waits_for_review_and_nothing_is_sent(sandbox, http, shop)
     assert document.error_code == "currency"
     assert "CLP" in document.error_message
     assert flows.openfactura_documents(http, sandbox) == []
-    assert flows.mails(http, sandbox) == []
+    assert flows.customer_mails(http, sandbox) == []
+    [alert] = flows.merchant_alerts(http, sandbox)  # the merchant is told, once
+    assert "revisión" in alert["subject"]
     assert flows.jumpseller_documents(http, sandbox, "tienda", 7003) == []
     assert document.emission_attempts.get().outcome == "refused"
 

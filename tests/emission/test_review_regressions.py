@@ -74,13 +74,13 @@ def test_a_demo_document_is_not_sent_live_after_the_store_goes_live(sandbox, htt
     assert document.state == DocumentState.REQUIRES_REVIEW
     assert document.error_message == services.documents.DEMO_DOCUMENT_NOW_LIVE
     assert flows.openfactura_documents(http, sandbox) == []
-    assert flows.mails(http, sandbox) == []
+    assert flows.customer_mails(http, sandbox) == []
 
     # "Reintentar" issues it as what the store is now: a real boleta, to the customer.
     services.document_retry(store_id=store.pk, document_id=document.pk)
     document.refresh_from_db()
     assert (document.state, document.demo) == (DocumentState.EMITTED, False)
-    assert [m["to"] for m in flows.mails(http, sandbox)] == [["camila.rojas@example.cl"]]
+    assert [m["to"] for m in flows.customer_mails(http, sandbox)] == [["camila.rojas@example.cl"]]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -110,7 +110,7 @@ def test_a_real_store_without_its_key_waits_paused_and_cannot_resume(sandbox, ht
     from integration import services as integration_services
 
     integration_services.store_disconnect(store_id=shop.pk)
-    assert flows.authorize(http, sandbox, store_code=CODE).url == sandbox("/jumpseller/app/")
+    assert flows.authorize(http, sandbox, store_code=CODE).url == sandbox("/app/primeros-pasos/")
     cfg = services.emission_settings_for(store_id=shop.pk)
     assert (cfg.queue_paused, cfg.api_key, cfg.demo_mode) == (True, "", False)
     with pytest.raises(services.ActionRefused) as refused:
@@ -124,4 +124,4 @@ def test_a_real_store_without_its_key_waits_paused_and_cannot_resume(sandbox, ht
     assert document.state == DocumentState.PENDING
     assert (cfg.queue_paused, cfg.queue_paused_reason) == (True, services.configuration.API_KEY_MISSING)
     assert flows.openfactura_documents(http, sandbox) == []
-    assert flows.mails(http, sandbox) == []
+    assert flows.customer_mails(http, sandbox) == []

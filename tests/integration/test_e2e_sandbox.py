@@ -50,8 +50,8 @@ def test_install_then_a_paid_order_is_received_verified_and_processed(sandbox, s
 
     # Install: App URL → authorize form → "Autorizar" → callback → merchant home, logged in.
     home = authorize(http, sandbox, store_code="e2e")
-    assert home.status_code == 200 and home.url == sandbox("/jumpseller/app/")
-    assert "Tienda E2E" in home.text and "Conectada" in home.text
+    assert home.status_code == 200 and home.url == sandbox("/app/primeros-pasos/")
+    assert "Tu tienda «Tienda E2E» quedó conectada." in home.text and "Primeros pasos" in home.text
     assert home.headers["Content-Security-Policy"].startswith("frame-ancestors 'self'")
 
     store = Store.objects.get(code="e2e")
@@ -118,7 +118,7 @@ def test_a_revoked_app_disconnects_the_store_and_reconnecting_restores_it(sandbo
     http.post(
         sandbox("/sandbox/jumpseller/stores"), json={"code": "revocada", "name": "Revocada"}, timeout=10
     )
-    assert authorize(http, sandbox, store_code="revocada").url == sandbox("/jumpseller/app/")
+    assert authorize(http, sandbox, store_code="revocada").url == sandbox("/app/primeros-pasos/")
     store = Store.objects.get(code="revocada")
     order_id = create_order(http, sandbox, "revocada")
 
@@ -138,7 +138,7 @@ def test_a_revoked_app_disconnects_the_store_and_reconnecting_restores_it(sandbo
     # "Reconectar" runs OAuth again: the same store row, connected, with working tokens.
     reconnect = re.search(r'href="([^"]+)"[^>]*>Reconectar<', page.text).group(1)
     again = authorize(http, sandbox, store_code="revocada", start=reconnect)
-    assert again.url == sandbox("/jumpseller/app/")
+    assert again.url == sandbox("/app/primeros-pasos/")
     assert Store.objects.filter(code="revocada").count() == 1
     store.refresh_from_db()
     assert store.status == Store.Status.CONNECTED

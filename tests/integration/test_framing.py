@@ -8,14 +8,12 @@ cola) also need the store's code typed into ``confirmacion``; without it nothing
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
 import responses
 from django.test import Client
 
 from emission import services as emission_services
-from emission.models import Document, EmissionSettings
+from emission.models import EmissionSettings
 from integration.models import Store, StoreHook
 from merchant.models import AuditEntry
 from tests.merchant.conftest import csrf_token, make_document
@@ -128,58 +126,6 @@ def test_desconectar_needs_the_store_code_typed(merchant_a, store_a):
     assert done["Content-Security-Policy"] == CSP_A
     store_a.refresh_from_db()
     assert store_a.status == Store.Status.UNINSTALLED and deleted.call_count == 1
-
-
-def test_nota_de_credito_total_needs_the_store_code_typed(merchant_a, store_a, monkeypatch):
-    calls = []
-
-    def annul(*, store_id, document_id):
-        calls.append((store_id, document_id))
-        return SimpleNamespace(
-            state="emitted", folio=88, error_message="", get_state_display=lambda: "Emitido"
-        )
-
-    monkeypatch.setattr("emission.services.document_annul", annul)
-    boleta = make_document(store_a, state="emitted", token="t", folio=4521, mnt_total=12990)
-    page = merchant_a.get(f"/app/documentos/{boleta.pk}/")
-    assert "Para emitir la nota de crédito total, escribe el código de tu tienda" in page.content.decode()
-    url = f"/app/documentos/{boleta.pk}/nota-credito"
-
-    response = merchant_a.post(url, {"csrfmiddlewaretoken": csrf_token(page)}, follow=True)
-    assert response.redirect_chain == [(f"/app/documentos/{boleta.pk}/", 302)]
-    assert CONFIRM in response.content.decode()
-    assert calls == [] and not AuditEntry.objects.exists()
-
-    response = merchant_a.post(
-        url, {"csrfmiddlewaretoken": csrf_token(page), "confirmacion": "tienda-a"}, follow=True
-    )
-    assert "Nota de crédito N° 88 emitida: anula el documento N° 4521." in response.content.decode()
-    assert calls == [(store_a.pk, boleta.pk)]
-
-
-def test_nota_de_credito_parcial_needs_the_store_code_typed(merchant_a, store_a, monkeypatch):
-    calls = []
-    monkeypatch.setattr(
-        "emission.services.nota_credito_parcial_create",
-        lambda **kw: calls.append(kw) or SimpleNamespace(mnt_total=1000, pk=99),
-    )
-    boleta = make_document(store_a, state="emitted", token="t", folio=4521, mnt_total=12990)
-    page = merchant_a.get(f"/app/documentos/{boleta.pk}/")
-    data = {
-        "csrfmiddlewaretoken": csrf_token(page),
-        "amount": "1000",
-        "razon": "Devolución",
-        "request_key": "k1",
-    }
-    url = f"/app/documentos/{boleta.pk}/nota-credito-parcial"
-
-    response = merchant_a.post(url, data, follow=True)
-    assert CONFIRM in response.content.decode()
-    assert calls == [] and Document.objects.count() == 1
-
-    response = merchant_a.post(url, {**data, "confirmacion": "tienda-a"}, follow=True)
-    assert "Nota de crédito parcial por $1.000 registrada (documento #99)." in response.content.decode()
-    assert [c["amount"] for c in calls] == [1000]
 
 
 def test_pausar_needs_the_store_code_typed_and_reanudar_does_not(merchant_a, store_a, publish):

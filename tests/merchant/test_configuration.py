@@ -90,8 +90,8 @@ def test_a_valid_key_is_checked_in_production_saved_encrypted_masked_and_audited
     assert KEY not in entry.what and "7e41" not in entry.what
     assert "API key de OpenFactura: reemplazada" in entry.what
     assert (
-        "Modo de emisión: Boleta al pagar, con enlace para cambiarla por factura → Boleta al pagar"
-        in entry.what
+        "Modo de emisión: Modo 2 — Boleta al pagar, con enlace para cambiarla por factura "
+        "→ Modo 1 — Boleta al pagar" in entry.what
     )
     assert "tienda-nunoa" in entry.who
 

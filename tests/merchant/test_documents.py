@@ -9,11 +9,12 @@ import json
 from datetime import timedelta
 
 import pytest
+import responses
 from django.utils import timezone
 
 from emission.models import Document, EmissionAttempt, EmissionSettings
 from merchant.models import AuditEntry
-from tests.integration.conftest import merchant_client
+from tests.integration.conftest import API, merchant_client
 
 from .conftest import csrf_token, make_document
 
@@ -196,7 +197,10 @@ def test_reenviar_correo_sends_it_again(merchant, store, mailoutbox):
     assert [m.to for m in mailoutbox] == [["ana@example.cl"]]
 
 
+@responses.activate
 def test_emitir_para_una_orden_is_idempotent(merchant, store, enqueued, django_capture_on_commit_callbacks):
+    paid = {"order": {"id": 7001, "status": "Paid", "status_enum": "paid", "customer": {}}}
+    responses.get(f"{API}/orders/7001.json", json=paid)
     page = merchant.get(LIST)
     with django_capture_on_commit_callbacks(execute=True):
         response = merchant.post(
@@ -204,7 +208,7 @@ def test_emitir_para_una_orden_is_idempotent(merchant, store, enqueued, django_c
             {"csrfmiddlewaretoken": csrf_token(page), "order_id": "7001"},
             follow=True,
         )
-    assert "Pedimos a Jumpseller la orden 7001" in response.content.decode()
+    assert "La orden 7001 está pagada: su documento se está emitiendo" in response.content.decode()
     assert enqueued == [("emission.emit_for_order", store.pk, 7001)]
 
     make_document(store, order_id=7001)
@@ -213,7 +217,8 @@ def test_emitir_para_una_orden_is_idempotent(merchant, store, enqueued, django_c
         {"csrfmiddlewaretoken": csrf_token(page), "order_id": "7001"},
         follow=True,
     )
-    assert "ya tiene su documento: no se emitió otro" in response.content.decode()
+    assert "La orden 7001 ya tiene su documento" in response.content.decode()
+    assert "No se emitió otro." in response.content.decode()
     assert len(enqueued) == 1
 
 

@@ -84,7 +84,7 @@ def install(client: Client, code: str, name: str) -> Store:
     responses.upsert(responses.GET, f"{API}/hooks.json", json=[])
     responses.upsert(responses.POST, f"{API}/hooks.json", json={"hook": {"id": 1, "event": "order_paid"}})
     done = client.get("/jumpseller/callback", {"code": f"code-{code}", "state": state})
-    assert done.status_code == 302 and done["Location"] == "/jumpseller/app/"
+    assert done.status_code == 302 and done["Location"] == "/app/primeros-pasos/"
     return Store.objects.get(code=code)
 
 

@@ -29,12 +29,14 @@ def test_customer_gets_a_factura_from_the_email_link(page, sandbox, http, settin
     page.locator("#id_rut").press_sequentially("764304985")
     assert page.locator("#id_rut").input_value() == "76.430.498-5"  # formatted as typed
     page.wait_for_function("document.getElementById('id_razon_social').value === 'HOSTY SPA'")
-    assert page.locator("#id_giro").input_value() == "EMPRESAS DE SERVICIOS INTEGRALES DE INFO"
+    assert page.locator("#id_giro").input_value() == "EMPRESAS DE SERVICIOS INTEGRALES DE INFORMÁTICA"
     assert page.locator("#id_direccion").input_value() == "ARTURO PRAT 527 3 pis OF 1"
     assert page.locator("#id_comuna").input_value() == "Curicó"
     page.locator("#id_email").fill("compras@hosty.cl")  # prefilled fields stay editable
     page.screenshot(path="/tmp/selfservice.png", full_page=True)
 
+    page.get_by_role("button", name="Continuar").click()  # the confirmation step (issue 15 point 8)
+    assert page.locator("#confirm-giro").inner_text() == "EMPRESAS DE SERVICIOS INTEGRALES"
     page.get_by_role("button", name="Emitir mi factura").click()
     page.wait_for_selector("text=Factura electrónica N°")
     assert page.get_by_text("Listo: tu boleta fue anulada").is_visible()
