@@ -185,6 +185,13 @@ class Document(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolved_folio = models.BigIntegerField(null=True, blank=True)
     resolved_reason = models.CharField(max_length=200, blank=True, default="")
+    # What chose this document's path when it was created (issue 17 §1): the emission rule as it read
+    # then ("Regla 2 — Si el origen es Punto de venta (POS) → Modo 1") or "Modo de la tienda" ("" before
+    # rules), the mode it chose (None before rules) and why a rule could not be checked, if one could not
+    # (e.g. the customer's category was unreadable).
+    rule_label = models.CharField(max_length=300, blank=True, default="")
+    emission_mode = models.PositiveSmallIntegerField(null=True, blank=True, choices=EmissionMode.choices)
+    rule_note = models.CharField(max_length=300, blank=True, default="")
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -250,6 +257,10 @@ class CustomerNotice(models.Model):
     order_id = models.BigIntegerField()
     kind = models.CharField(max_length=30, default="selfservice_link")
     email = models.EmailField(blank=True, default="")
+    # The mode the payment chose for the order (3 or 4; a rule may choose it in a store of another mode):
+    # the link's page follows it. None before rules: the store's mode.
+    emission_mode = models.PositiveSmallIntegerField(null=True, blank=True, choices=EmissionMode.choices)
+    rule_label = models.CharField(max_length=300, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True, default="")
@@ -261,3 +272,39 @@ class CustomerNotice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} orden {self.order_id}"
+
+
+class OrderOrigin(models.TextChoices):
+    """``source.created_from`` of an order (jumpseller-api.md §4.1) as a rule reads it: the four origins the
+    merchant picks from, and "otro" for every other value (``duplicate``, ``recovery``, missing, unknown)."""
+
+    CHECKOUT = "checkout", "Tienda en línea (checkout)"
+    POS = "pos", "Punto de venta (POS)"
+    ADMIN = "admin", "Creado en el panel de Jumpseller"
+    API = "api", "Creado por la API"
+    OTRO = "otro", "Otro origen"
+
+
+class EmissionRule(models.Model):
+    """One of a store's ordered emission rules (issue 17 §1): when every condition set holds, the order
+    is documented in ``mode`` (with or without factura directa) instead of the store's mode. The first
+    rule that matches, by ``position``, wins; a condition left empty always holds."""
+
+    store = models.ForeignKey("integration.Store", on_delete=models.CASCADE, related_name="emission_rules")
+    position = models.PositiveIntegerField(default=0)
+    name = models.CharField(max_length=80, blank=True, default="")
+    customer_category = models.CharField(max_length=100, blank=True, default="")  # Jumpseller's name
+    company_rut = models.BooleanField(default=False)  # the buyer gave a company RUT at checkout
+    total_min = models.BigIntegerField(null=True, blank=True)  # CLP: total ≥ this
+    total_max = models.BigIntegerField(null=True, blank=True)  # CLP: total < this
+    origin = models.CharField(max_length=10, blank=True, default="", choices=OrderOrigin.choices)
+    mode = models.PositiveSmallIntegerField(choices=EmissionMode.choices)
+    factura_directa = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["position", "pk"]
+        indexes = [models.Index(fields=["store", "position"])]
+
+    def __str__(self) -> str:
+        return f"regla {self.position} de la tienda {self.store_id}"

@@ -541,6 +541,16 @@ class JumpsellerClient:
             self._request("POST", f"/orders/{int(order_id)}/history.json", json=body), "order_history"
         )
 
+    # -- customers ------------------------------------------------------------------------------
+    def get_customer(self, customer_id: int) -> dict[str, Any]:
+        """``GET /customers/{id}.json`` (scope ``read_customers``): the customer object, unwrapped.
+
+        [GAP] The reference lists the customer scopes (§1.3) but not this endpoint's body. Read here as the
+        OAS ``CustomerFields`` schema reads it (the generated OpenAPI clients agree): ``{"customer": {id,
+        email, name, surname, phone, status, customer_categories: [{id, name}], ...}}``; the sandbox
+        answers exactly that."""
+        return _unwrap(self._request("GET", f"/customers/{int(customer_id)}.json"), "customer")
+
     # -- hooks ----------------------------------------------------------------------------------
     def list_hooks(self) -> list[Hook]:
         """``GET /hooks.json`` (scope ``read_hooks``), every page."""
@@ -586,3 +596,14 @@ def _order_document(
 
 def _hook(data: Mapping[str, Any]) -> Hook:
     return Hook(id=int(data["id"]), event=str(data.get("event") or ""), url=str(data.get("url") or ""))
+
+
+def customer_category_names(customer: Mapping[str, Any]) -> list[str]:
+    """The names of a customer's categories (``customer_categories[].name``; a bare string is taken as
+    the name), in Jumpseller's order, blanks dropped."""
+    names = []
+    for item in customer.get("customer_categories") or []:
+        name = item.get("name") if isinstance(item, dict) else item
+        if isinstance(name, str) and name.strip():
+            names.append(name.strip())
+    return names

@@ -12,10 +12,11 @@ from django.utils.functional import SimpleLazyObject
 MENU = [
     ("Primeros pasos", "merchant:onboarding", ()),
     ("Resumen", "merchant:summary", ()),
-    ("Documentos", "merchant:documents", ("merchant:document",)),
+    ("Documentos", "merchant:documents", ("merchant:document", "merchant:backfill")),
     ("Cola", "merchant:queue", ()),
     ("Emisor", "merchant:issuer", ()),
     ("Impuestos", "merchant:tax_check", ()),
+    ("F29", "merchant:f29", ()),
     ("Configuración", "merchant:configuration", ()),
     ("Conexión", "integration:merchant_home", ("integration:merchant_disconnect",)),
     ("Notificaciones", "integration:merchant_events", ("integration:merchant_event",)),

@@ -280,3 +280,85 @@ class ReceptorForm(forms.Form):
         except DteRefusal as refusal:
             self.add_error(refusal.field if refusal.field in self.fields else None, refusal.message)
         return data
+
+
+# --- Reglas de emisión (issue 17 §1) ----------------------------------------------------------------
+class RuleForm(forms.Form):
+    """One emission rule: its conditions (at least one; all must hold) and what it chooses."""
+
+    name = forms.CharField(
+        label="Nombre (opcional)",
+        required=False,
+        max_length=80,
+        help_text="Para reconocerla en la lista y en cada documento, por ejemplo «Mayoristas».",
+    )
+    customer_category = forms.CharField(
+        label="Categoría del cliente",
+        required=False,
+        max_length=100,
+        help_text="Tal como se llama en Jumpseller (Clientes → Categorías), por ejemplo Mayoristas.",
+    )
+    company_rut = forms.BooleanField(label="El cliente ingresó RUT de empresa en el checkout", required=False)
+    total_min = ClpAmountField(
+        label="Total del pedido desde", required=False, help_text="Por ejemplo 100.000."
+    )
+    total_max = ClpAmountField(
+        label="Total del pedido menor a", required=False, help_text="Por ejemplo 50.000."
+    )
+    origin = forms.ChoiceField(label="Origen del pedido", required=False)
+    mode = forms.TypedChoiceField(
+        label="Modo de emisión que aplica",
+        choices=EmissionMode.choices,
+        coerce=int,
+        error_messages={"required": "Elige el modo de emisión que aplica esta regla."},
+    )
+    factura_directa = forms.BooleanField(
+        label="Emitir factura directamente si el cliente ingresó datos de empresa",
+        required=False,
+        help_text="Solo en los modos 1 y 2 (en los modos 3 y 4 el cliente elige en el enlace).",
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        from emission.models import OrderOrigin
+
+        kwargs.setdefault("auto_id", "id_regla_%s")
+        super().__init__(*args, **kwargs)
+        self.fields["origin"].choices = [("", "Cualquier origen"), *OrderOrigin.choices]
+
+    def clean_customer_category(self) -> str:
+        return " ".join(self.cleaned_data["customer_category"].split())
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        conditions = (
+            data.get("customer_category"),
+            data.get("company_rut"),
+            data.get("total_min") is not None,
+            data.get("total_max") is not None,
+            data.get("origin"),
+        )
+        if not any(conditions):
+            self.add_error(
+                None,
+                "Indica al menos una condición. Para todos los pedidos se usa el modo de la tienda, que "
+                "se elige en Configuración.",
+            )
+        if data.get("total_min") is not None and data.get("total_max") is not None:
+            if data["total_min"] >= data["total_max"]:
+                self.add_error("total_max", "Debe ser mayor que el monto «desde».")
+        return data
+
+
+class RuleTestForm(forms.Form):
+    orden = forms.IntegerField(
+        label="N° de orden",
+        min_value=1,
+        error_messages={
+            "required": "Indica el número de una orden de tu tienda.",
+            "invalid": "El número de orden es un número entero, por ejemplo 1005.",
+            "min_value": "El número de orden es un número entero, por ejemplo 1005.",
+        },
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )

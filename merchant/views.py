@@ -27,7 +27,7 @@ from integration.client import JumpsellerError
 from integration.decorators import confirmation_refused, merchant_required, store_object_or_404
 from integration.services import StoreDisconnected
 
-from . import selectors, services
+from . import backfill, jobs, selectors, services
 from .forms import (
     MODE_HELP,
     DocumentFilterForm,
@@ -232,7 +232,8 @@ def documents(request: HttpRequest) -> HttpResponse:
             "page": page,
             "query": query.urlencode(),
             "order_form": OrderNumberForm(),
-            "reconcile_form": ReconcileForm(),
+            "reconcile_form": ReconcileForm(auto_id="id_reconciliar_%s"),  # unique ids beside the filters
+            "reconcile_job": backfill.reconcile_status(store_id=request.store.pk),
         },
     )
 
@@ -675,22 +676,19 @@ def orders_reconcile(request: HttpRequest) -> HttpResponse:
             request, "Revisa el rango de fechas: " + " ".join(e for es in form.errors.values() for e in es)
         )
         return redirect("merchant:documents")
+    # A background job (merchant.backfill.run_reconcile): its progress and result show on Documentos.
+    start, end = form.cleaned_data["date_from"], form.cleaned_data["date_to"]
     try:
-        found = emission_services.orders_reconcile(
+        jobs.job_start(
             store_id=request.store.pk,
-            date_from=form.cleaned_data["date_from"],
-            date_to=form.cleaned_data["date_to"],
+            kind=backfill.KIND_RECONCILE,
+            params={"date_from": start.isoformat(), "date_to": end.isoformat()},
+            who=_who(request),
         )
-    except JumpsellerError:
-        messages.error(
-            request, "Jumpseller no respondió; no se revisó nada. Inténtalo de nuevo en unos minutos."
-        )
+    except jobs.JobRefused as refused:
+        messages.error(request, refused.message)
     else:
-        messages.success(
-            request,
-            f"Revisamos las órdenes pagadas entre {form.cleaned_data['date_from']:%d-%m-%Y} y "
-            f"{form.cleaned_data['date_to']:%d-%m-%Y}: {found} no tenían documento y se emitirán ahora.",
-        )
+        messages.success(request, f"Revisando las órdenes pagadas entre {start:%d-%m-%Y} y {end:%d-%m-%Y}.")
     return redirect("merchant:documents")
 
 

@@ -285,7 +285,7 @@ CACHES = {
 # --- Jumpseller app platform (integration/) --- BEGIN ------------------------------------------
 # OAuth scopes requested at install (space-separated; jumpseller-api.md §1.3).
 JUMPSELLER_SCOPES = env.str(
-    "JUMPSELLER_SCOPES", default="read_store read_orders write_orders read_hooks write_hooks"
+    "JUMPSELLER_SCOPES", default="read_store read_orders write_orders read_hooks write_hooks read_customers"
 )
 # Webhooks the app registers on every connected store, all at {PUBLIC_BASE_URL}/jumpseller/webhooks/.
 JUMPSELLER_HOOK_EVENTS = ["order_paid", "order_canceled"]
@@ -346,6 +346,19 @@ CELERY_BEAT_SCHEDULE.update(
         "selfservice.sweep": {"task": "selfservice.sweep", "schedule": 120.0},
     }
 )
+
+# --- Background jobs (merchant/jobs.py: backfill, reconciliation with a progress bar) -----------------
+# A queued or running job without a heartbeat for this long lost its worker: it is marked failed (by the
+# beat entry, and whenever the store's page or a new start looks), so the store can start another.
+BACKGROUND_JOB_STALE_SECONDS = env.int("BACKGROUND_JOB_STALE_SECONDS", default=900)
+# Without a broker (Celery eager) the dev server of ./run runs a job in a thread, so the page shows it
+# advancing; tests and management commands run it inline, as every eager task.
+_eager_dev_server = CELERY_TASK_ALWAYS_EAGER and __import__("sys").argv[1:2] == ["runserver"]
+BACKGROUND_JOBS_IN_THREAD = env.bool("BACKGROUND_JOBS_IN_THREAD", default=_eager_dev_server)
+CELERY_BEAT_SCHEDULE["merchant.recover_stale_jobs"] = {
+    "task": "merchant.recover_stale_jobs",
+    "schedule": 300.0,
+}
 
 # --- Logging ------------------------------------------------------------------------------------
 LOG_FORMAT = env.str("LOG_FORMAT", default="json" if PRODUCTION else "text")

@@ -47,7 +47,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from . import ratelimit, services
 from .http import BadBody, int_param, json_response, message, not_found, read_json, validation_error, wrapped
-from .models import Hook, OAuthToken, Order, OrderDocument, OrderHistory, Store
+from .models import Customer, Hook, OAuthToken, Order, OrderDocument, OrderHistory, Store
 from .oauth import active_token, bearer_token
 from .orders import STATUS_FILTERS, status_enum_of
 
@@ -344,6 +344,20 @@ orders_by_status = endpoint(GET=("read_orders", _orders_by_status))
 orders_after = endpoint(GET=("read_orders", _orders_after))
 orders_search = endpoint(GET=("read_orders", _orders_search))
 order_detail = endpoint(GET=("read_orders", _order_get), PUT=("write_orders", _order_put))
+
+
+# --- Customers ----------------------------------------------------------------------------------
+# [GAP] jumpseller-api.md lists the scopes (§1.3) but not this endpoint: it follows the OAS
+# ``CustomerFields`` schema, wrapped as every single resource is (``{"customer": {...}}``), scope
+# ``read_customers``.
+
+
+def _customer_get(request: HttpRequest, *, store: Store, token: OAuthToken, customer_id: int) -> JsonResponse:
+    row = Customer.objects.filter(store=store, customer_id=customer_id).first()
+    return not_found() if row is None else json_response({"customer": services.customer_json(row)})
+
+
+customer_detail = endpoint(GET=("read_customers", _customer_get))
 
 
 # --- Documents ----------------------------------------------------------------------------------

@@ -16,7 +16,9 @@ Extra: ``GET /sandbox/jumpseller/stores``, ``GET|PATCH .../stores/{code}`` (opti
 ``email``), ``POST .../reset_hooks_token``, ``POST .../revoke`` (revokes every token: the app is
 disconnected), ``POST .../expire_tokens`` (access tokens expire now), ``GET .../orders``,
 ``GET .../orders/{id}``, ``GET .../orders/{id}/history``, ``GET .../hooks``, ``GET .../deliveries``
-(``?order_id=``, ``?event=``), ``POST /sandbox/jumpseller/deliver_retries``.
+(``?order_id=``, ``?event=``), ``POST /sandbox/jumpseller/deliver_retries``, ``GET|POST .../customers``
+(``{"customer": {"id", "email", "name", "customer_categories": ["Mayoristas"]}}``: customers with
+categories, read by the API's ``GET /customers/{id}.json``).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from . import services, webhooks
 from .api import hook_json, store_fields
 from .http import BadBody, int_param, json_response, message, not_found, read_json, validation_error
 from .mail import email_json
-from .models import Email, Hook, Order, Store, WebhookDelivery
+from .models import Customer, Email, Hook, Order, Store, WebhookDelivery
 
 # Upper bound of ``?deliveries=N``: above the 64 concurrent deliveries the receiver is measured with.
 MAX_DELIVERIES = 128
@@ -148,6 +150,19 @@ def store_orders(request: HttpRequest, *, store: Store) -> JsonResponse:
     order = data["order"] if isinstance(data.get("order"), dict) else data
     row = services.order_create(store=store, order=order)
     return json_response({"order": row.payload}, status=201)
+
+
+@control("GET", "POST")
+def store_customers(request: HttpRequest, *, store: Store) -> JsonResponse:
+    """``POST {"customer": {"id", "email", "name", "customer_categories": ["Mayoristas"]}}`` → 201 (an
+    existing id is replaced, so scripts can be re-run); ``GET`` lists them, as the API shows them."""
+    if request.method == "GET":
+        rows = Customer.objects.filter(store=store).prefetch_related("categories")
+        return json_response([{"customer": services.customer_json(row)} for row in rows])
+    data = read_json(request)
+    customer = data["customer"] if isinstance(data.get("customer"), dict) else data
+    row = services.customer_create(store=store, customer=customer)
+    return json_response({"customer": services.customer_json(row)}, status=201)
 
 
 def _order(store: Store, order_id: int) -> Order | None:

@@ -127,6 +127,44 @@ class Order(models.Model):
         return f"{self.store.code}#{self.order_id}"
 
 
+class CustomerCategory(models.Model):
+    """A customer category of the store (Jumpseller's "Categorías de clientes", e.g. "Mayoristas")."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="customer_categories")
+    name = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["store", "name"], name="sandbox_customer_category_unique_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Customer(models.Model):
+    """A customer of the store, as ``GET /customers/{id}.json`` answers it (OAS ``CustomerFields``)."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="customers")
+    customer_id = models.BigIntegerField()
+    email = models.EmailField(blank=True, default="")
+    name = models.CharField(max_length=200, blank=True, default="")
+    surname = models.CharField(max_length=200, blank=True, default="")
+    phone = models.CharField(max_length=40, blank=True, default="")
+    status = models.CharField(max_length=10, default="approved")  # approved / pending / disabled
+    categories = models.ManyToManyField(CustomerCategory, blank=True, related_name="customers")
+
+    class Meta:
+        ordering = ["customer_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["store", "customer_id"], name="sandbox_customer_unique_id")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.store.code} cliente {self.customer_id}"
+
+
 class Hook(models.Model):
     """A webhook registered through ``POST /hooks.json``."""
 

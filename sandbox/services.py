@@ -10,7 +10,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from . import webhooks
-from .models import OAuthToken, Order, Store, WebhookDelivery, new_hooks_token
+from .models import Customer, CustomerCategory, OAuthToken, Order, Store, WebhookDelivery, new_hooks_token
 from .orders import STATUS_LABELS, parse_jumpseller_time, prepare_new_order, status_enum_of, with_status
 
 FIRST_ORDER_ID = 1001
@@ -104,6 +104,69 @@ def store_expire_tokens(*, store: Store) -> int:
 
 def token_issue(*, store: Store, client_id: str, scope: str) -> OAuthToken:
     return OAuthToken.objects.create(store=store, client_id=client_id, scope=scope)
+
+
+# --- Customers ----------------------------------------------------------------------------------
+CUSTOMER_STATUSES = {"approved", "pending", "disabled"}  # OAS ``CustomerFields.status``
+
+
+def _category_names(value) -> list[str]:
+    """``["Mayoristas"]`` or ``[{"name": "Mayoristas"}]`` → the names; anything else is refused."""
+    if not isinstance(value, list):
+        raise SandboxError("customer_categories", 'must be a list of names or {"name"} objects')
+    names = []
+    for item in value:
+        name = item.get("name") if isinstance(item, dict) else item
+        if not isinstance(name, str) or not name.strip():
+            raise SandboxError("customer_categories", "each category needs a non-empty name")
+        names.append(" ".join(name.split()))
+    return names
+
+
+def customer_create(*, store: Store, customer: dict) -> Customer:
+    """A customer with its categories (created by name in the store when new). ``id`` is required:
+    orders name their customer by it (``order.customer.id``)."""
+    customer_id = _given_id(customer)
+    if customer_id is None:
+        raise SandboxError("id", "is required (the id orders use in customer.id)")
+    status = str(customer.get("status") or "approved")
+    if status not in CUSTOMER_STATUSES:
+        raise SandboxError("status", "must be approved, pending or disabled")
+    names = _category_names(customer.get("customer_categories") or [])
+    with transaction.atomic():
+        row, _ = Customer.objects.update_or_create(
+            store=store,
+            customer_id=customer_id,
+            defaults={
+                "email": str(customer.get("email") or "")[:254],
+                "name": str(customer.get("name") or "")[:200],
+                "surname": str(customer.get("surname") or "")[:200],
+                "phone": str(customer.get("phone") or "")[:40],
+                "status": status,
+            },
+        )
+        row.categories.set(
+            [CustomerCategory.objects.get_or_create(store=store, name=name)[0] for name in names]
+        )
+    return row
+
+
+def customer_json(customer: Customer) -> dict:
+    """The OAS ``CustomerFields`` (jumpseller-api.md [GAP]: the body is read from the OAS schema)."""
+    return {
+        "id": customer.customer_id,
+        "email": customer.email or None,
+        "name": customer.name or None,
+        "surname": customer.surname or None,
+        "phone": customer.phone or None,
+        "status": customer.status,
+        "customer_categories": [
+            {"id": category.pk, "name": category.name} for category in customer.categories.order_by("id")
+        ],
+        "customer_additional_fields": [],
+        "billing_address": None,
+        "shipping_address": None,
+    }
 
 
 # --- Orders -------------------------------------------------------------------------------------

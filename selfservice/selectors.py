@@ -20,7 +20,15 @@ from emission.models import Document, DocumentKind, DocumentState, EmissionMode,
 from emission.services import document_pdf_url, emission_settings_for
 from integration.models import Store
 from selfservice.models import Conversion
-from selfservice.services import LinkInvalid, _read_order, order_date, sale_document, window_base, window_end
+from selfservice.services import (
+    LinkInvalid,
+    _read_order,
+    order_date,
+    order_mode,
+    sale_document,
+    window_base,
+    window_end,
+)
 
 
 @dataclass
@@ -31,11 +39,8 @@ class PageState:
     sale: Document | None
     conversion: Conversion | None
     deadline: date
+    mode: int  # the order's: what its payment chose (a rule's mode, else the store's)
     documents: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def mode(self) -> int:
-        return self.cfg.mode
 
     @property
     def refunds(self) -> list[dict[str, Any]]:
@@ -158,6 +163,7 @@ def page_state(*, store_id: int, order_id: int, fresh: bool = False) -> PageStat
         sale=sale,
         conversion=conversion,
         deadline=window_end(window_base(sale=sale, order=order)),
+        mode=order_mode(store_id=store_id, order_id=order_id, cfg=cfg, sale=sale),
         documents=documents,
     )
 

@@ -37,7 +37,14 @@ from emission.dte import (
     build_document,
     sale_remainder,
 )
-from emission.models import Document, DocumentKind, DocumentState, EmissionMode, EmissionSettings
+from emission.models import (
+    CustomerNotice,
+    Document,
+    DocumentKind,
+    DocumentState,
+    EmissionMode,
+    EmissionSettings,
+)
 from emission.services import (
     SALE_PURPOSE,
     SELFSERVICE_SALT,
@@ -138,6 +145,22 @@ def _send(document: Document) -> Document:
         return document
 
 
+def order_mode(*, store_id: int, order_id: int, cfg: EmissionSettings, sale: Document | None = None) -> int:
+    """The emission mode the payment chose for this order — recorded on its sale document, or on the link
+    notice of modes 3 and 4 (an emission rule may choose another mode than the store's) — else the
+    store's mode (documents and notices from before rules)."""
+    if sale is None:
+        sale = sale_document(store_id=store_id, order_id=order_id)
+    if sale is not None and sale.emission_mode:
+        return sale.emission_mode
+    recorded = (
+        CustomerNotice.objects.filter(store_id=store_id, order_id=order_id, kind="selfservice_link")
+        .values_list("emission_mode", flat=True)
+        .first()
+    )
+    return recorded or cfg.mode
+
+
 # --- Modes 3 and 4: the link issues the order's one document ---------------------------------------
 def selfservice_sale_emit(*, store_id: int, order_id: int, kind: str, receptor: Receptor | None) -> Document:
     """Issue the order's sale document (purpose ``venta``, unique per order): a boleta, or in mode 3 a
@@ -145,9 +168,10 @@ def selfservice_sale_emit(*, store_id: int, order_id: int, kind: str, receptor: 
     from integration.models import Store
 
     cfg = emission_settings_for(store_id=store_id)
-    if cfg.mode not in (EmissionMode.LINK_BOLETA_O_FACTURA, EmissionMode.LINK_SOLO_BOLETA):
+    mode = order_mode(store_id=store_id, order_id=order_id, cfg=cfg)
+    if mode not in (EmissionMode.LINK_BOLETA_O_FACTURA, EmissionMode.LINK_SOLO_BOLETA):
         raise SelfserviceRefused("Esta tienda emite la boleta al pagar.")
-    if cfg.mode == EmissionMode.LINK_SOLO_BOLETA:
+    if mode == EmissionMode.LINK_SOLO_BOLETA:
         kind, receptor = DocumentKind.BOLETA, None
     order = _read_order(store_id, order_id)
     if order.get("status_enum") != "paid":
@@ -206,9 +230,12 @@ def conversion_request(*, store_id: int, order_id: int, receptor: Receptor) -> C
     """The customer's "Quiero factura": recorded once per order (the first receptor stands), then
     advanced. The boleta must be emitted."""
     cfg = emission_settings_for(store_id=store_id)
-    if cfg.mode != EmissionMode.BOLETA_CONVERTIBLE:
-        raise SelfserviceRefused("Esta tienda no cambia boletas por facturas desde este enlace.")
     boleta = sale_document(store_id=store_id, order_id=order_id)
+    if (
+        order_mode(store_id=store_id, order_id=order_id, cfg=cfg, sale=boleta)
+        != EmissionMode.BOLETA_CONVERTIBLE
+    ):
+        raise SelfserviceRefused("Esta tienda no cambia boletas por facturas desde este enlace.")
     if boleta is None or boleta.kind != DocumentKind.BOLETA or boleta.state != DocumentState.EMITTED:
         raise SelfserviceRefused("La boleta de esta orden aún no está emitida. Intenta en unos minutos.")
     if boleta.cancel_requested:

@@ -8,9 +8,10 @@ the DTE engine, claims the row with a guarded update and POSTs it to OpenFactura
 follow-ups (email to the customer, attachment in Jumpseller) are enqueued on commit.
 
 Modules, in dependency order: ``state`` (shared exceptions, guarded state changes, publishing),
-``configuration``, ``queue``, ``documents``, ``selfservice_link``, ``delivery``, ``orders`` (entry points
-from Jumpseller events and the merchant's actions), ``review`` (confirming notas, leaving "requiere
-revisión"), ``reconciliation``. Callers import from this package.
+``configuration``, ``queue``, ``documents``, ``selfservice_link``, ``delivery``, ``rules`` (emission rules
+per customer: which mode a paid order gets), ``orders`` (entry points from Jumpseller events and the
+merchant's actions), ``review`` (confirming notas, leaving "requiere revisión"), ``reconciliation``.
+Callers import from this package.
 """
 
 from __future__ import annotations
@@ -84,6 +85,19 @@ from emission.services.review import (
     nota_total_preview,
     receptor_correctable,
     receptor_validated,
+)
+from emission.services.rules import (
+    STORE_MODE_LABEL,
+    Decision,
+    Rule,
+    RuleCheck,
+    RuleTrial,
+    emission_decision_for,
+    rule_add,
+    rule_move,
+    rule_remove,
+    rules_for,
+    rules_try,
 )
 from emission.services.selfservice_link import (
     SELFSERVICE_SALT,
@@ -181,4 +195,16 @@ __all__ = [
     "selfservice_notice_send",
     "selfservice_url_for",
     "store_email_for",
+    # Emission rules per customer (issue 17 §1)
+    "STORE_MODE_LABEL",
+    "Decision",
+    "Rule",
+    "RuleCheck",
+    "RuleTrial",
+    "emission_decision_for",
+    "rule_add",
+    "rule_move",
+    "rule_remove",
+    "rules_for",
+    "rules_try",
 ]

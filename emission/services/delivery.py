@@ -114,7 +114,8 @@ def document_email_customer(*, document: Document, cfg: EmissionSettings) -> boo
         "store": store,
         "pdf_url": document_pdf_url(document),
         "selfservice_url": selfservice_url_for(store_id=document.store_id, order_id=document.order_id)
-        if cfg.mode != EmissionMode.BOLETA and document.kind == DocumentKind.BOLETA
+        if (document.emission_mode or cfg.mode) != EmissionMode.BOLETA
+        and document.kind == DocumentKind.BOLETA
         else None,
         "demo_customer": _customer_label(document.customer_name, document.customer_email)
         if document.demo

@@ -36,6 +36,7 @@ from emission.services.documents import (
     document_send,
     document_withdraw,
 )
+from emission.services.rules import company_receptor, emission_decision_for
 from emission.services.selfservice_link import selfservice_notice_send
 from emission.services.state import (
     ActionRefused,
@@ -73,10 +74,7 @@ def order_canceled_received(*, store_id: int, order_id: int, event_id: int | Non
 
 def _factura_receptor(order: dict[str, Any]) -> Receptor | None:
     """The company data the customer typed at checkout, when complete and valid (factura directa)."""
-    try:
-        return Receptor.from_order({"order": order})
-    except DteRefusal:
-        return None
+    return company_receptor(order)
 
 
 # One sale document per order, whatever its type: the type (boleta or factura) is fixed when the row is
@@ -85,22 +83,24 @@ SALE_PURPOSE = "venta"
 
 
 def document_emit_for_order(*, store_id: int, order_id: int) -> Document | None:
-    """Issue the document a paid order is owed under the store's mode (the webhook is only a trigger:
-    the order is re-read from Jumpseller and must be paid)."""
+    """Issue the document a paid order is owed under the store's emission rules, the store's mode by
+    default (the webhook is only a trigger: the order is re-read from Jumpseller and must be paid)."""
     from integration.services import jumpseller_client_for  # integration is below emission
 
     cfg = emission_settings_for(store_id=store_id)
     with jumpseller_client_for(store_id) as client:  # raises StoreDisconnected: the event waits
         order = client.get_order(order_id)
         store_code = client.store_code
-    if order.get("status_enum") != "paid":
-        logger.info("order %s is %s, not paid: nothing to emit", order_id, order.get("status_enum"))
+        if order.get("status_enum") != "paid":
+            logger.info("order %s is %s, not paid: nothing to emit", order_id, order.get("status_enum"))
+            return None
+        # Rules first (the customer's category is read only if a rule needs it); the store's mode otherwise.
+        decision = emission_decision_for(store_id=store_id, order=order, cfg=cfg, client=client)
+    if decision.link_only:
+        selfservice_notice_send(store_id=store_id, order=order, mode=decision.mode, rule_label=decision.label)
         return None
-    if cfg.mode in (EmissionMode.LINK_BOLETA_O_FACTURA, EmissionMode.LINK_SOLO_BOLETA):
-        selfservice_notice_send(store_id=store_id, order=order)
-        return None
-    factura = cfg.factura_directa and _factura_receptor(order) is not None
-    document, _ = document_get_or_create(
+    factura = decision.factura_directa and _factura_receptor(order) is not None
+    document, created = document_get_or_create(
         store_id=store_id,
         store_code=store_code,
         order=order,
@@ -108,6 +108,10 @@ def document_emit_for_order(*, store_id: int, order_id: int) -> Document | None:
         kind=DocumentKind.FACTURA if factura else DocumentKind.BOLETA,
         demo=cfg.demo_mode,
     )
+    if created:  # the path is fixed with the row: a retry never rewrites what chose it
+        document_fields_set(
+            document, rule_label=decision.label, rule_note=decision.note, emission_mode=decision.mode
+        )
     if document.state == DocumentState.EMITTED:
         return document
     # The factura's receptor comes from the order (the engine reads and checks it), unless the merchant
@@ -395,14 +399,13 @@ def order_emit_request(*, store_id: int, order_id: int) -> OrderEmitOutcome:
             order = client.get_order(order_id)
         except JumpsellerNotFound:
             return OrderEmitOutcome("not_found")
-    status = str(order.get("status_enum") or "")
-    if status != "paid":
-        label = ORDER_STATUS_LABELS.get(status) or str(order.get("status") or status or "sin estado")
-        return OrderEmitOutcome("not_paid", order_status=label)
+        status = str(order.get("status_enum") or "")
+        if status != "paid":
+            label = ORDER_STATUS_LABELS.get(status) or str(order.get("status") or status or "sin estado")
+            return OrderEmitOutcome("not_paid", order_status=label)
+        # The emission rules decide, as for the webhook (a category read here is cached for the task).
+        decision = emission_decision_for(
+            store_id=store_id, order=order, cfg=emission_settings_for(store_id=store_id), client=client
+        )
     transaction.on_commit(lambda: enqueue("emission.emit_for_order", store_id, order_id))
-    mode = emission_settings_for(store_id=store_id).mode
-    return OrderEmitOutcome(
-        "queued",
-        order_status=ORDER_STATUS_LABELS["paid"],
-        link_only=mode in (EmissionMode.LINK_BOLETA_O_FACTURA, EmissionMode.LINK_SOLO_BOLETA),
-    )
+    return OrderEmitOutcome("queued", order_status=ORDER_STATUS_LABELS["paid"], link_only=decision.link_only)

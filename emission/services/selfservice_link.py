@@ -37,9 +37,13 @@ def _deadline(order: dict[str, Any]):
     return selfservice_order_deadline(order)
 
 
-def selfservice_notice_send(*, store_id: int, order: dict[str, Any]) -> CustomerNotice | None:
+def selfservice_notice_send(
+    *, store_id: int, order: dict[str, Any], mode: int | None = None, rule_label: str = ""
+) -> CustomerNotice | None:
     """Modes 3 and 4: no document on payment; the customer gets the link to choose/issue it. Once.
-    In demo mode it goes to the merchant's demo address instead, never to the customer."""
+    ``mode``/``rule_label``: what the payment decided (a rule's mode, else the store's), recorded with the
+    notice so the link's page follows it. In demo mode it goes to the merchant's demo address instead,
+    never to the customer."""
     from django.core.mail import EmailMultiAlternatives
     from django.template.loader import render_to_string
 
@@ -51,7 +55,13 @@ def selfservice_notice_send(*, store_id: int, order: dict[str, Any]) -> Customer
     cfg = emission_settings_for(store_id=store_id)
     try:
         with transaction.atomic():
-            notice = CustomerNotice.objects.create(store_id=store_id, order_id=order_id, email=email[:254])
+            notice = CustomerNotice.objects.create(
+                store_id=store_id,
+                order_id=order_id,
+                email=email[:254],
+                emission_mode=mode,
+                rule_label=rule_label,
+            )
     except IntegrityError:
         notice = CustomerNotice.objects.get(store_id=store_id, order_id=order_id, kind="selfservice_link")
     if notice.sent_at or not cfg.email_customer or notice.error.startswith(EMAIL_SKIPPED):
@@ -74,7 +84,7 @@ def selfservice_notice_send(*, store_id: int, order: dict[str, Any]) -> Customer
         "customer_name": customer_name,
         "total": order.get("total"),
         "selfservice_url": selfservice_url_for(store_id=store_id, order_id=order_id),
-        "allows_factura": cfg.mode == EmissionMode.LINK_BOLETA_O_FACTURA,
+        "allows_factura": (notice.emission_mode or cfg.mode) == EmissionMode.LINK_BOLETA_O_FACTURA,
         "deadline": _deadline(order),
         "demo": cfg.demo_mode,
         "demo_customer": (f"{customer_name} <{email}>" if customer_name else email) if cfg.demo_mode else "",

@@ -6,6 +6,10 @@ Pinned (acceptance checks use these exactly):
   ``[{"token", "folio", "tipo", "rut_emisor", "idempotency_key", "received_at", "request"}]``
   (``request`` = the JSON body as received; optional filters ``?rut_emisor=``, ``?tipo=``,
   ``?idempotency_key=``);
+* ``POST /sandbox/openfactura/documents/manual`` ``{"api_key", "tipo", "fch_emis", "mnt_total"}`` (optional
+  ``mnt_neto``, ``mnt_exe``, ``iva``, ``rut_recep``, ``razon_social``, ``count``) → 201 with the rows
+  created: documents "issued by hand" in OpenFactura (its web form, another system) by the company of
+  ``api_key``: they take folios and appear in that key's issued list, but no request explains them;
 * ``POST /sandbox/openfactura/faults`` ``{"latency_ms", "error_rate", "status", "timeout",
   "down_seconds"}`` (all optional) and ``DELETE /sandbox/openfactura/faults``.
 
@@ -50,7 +54,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.csrf import csrf_exempt
 
-from . import selectors, services
+from . import companies, selectors, services
 from .gateway import json_response, serialized
 from .models import Document, Faults
 from .validation import TIPO_NAMES
@@ -90,6 +94,35 @@ def documents(request: HttpRequest) -> HttpResponse:
     if request.GET.get("idempotency_key"):
         queryset = queryset.filter(idempotency_key=request.GET["idempotency_key"])
     return json_response([selectors.control_json(document) for document in queryset])
+
+
+MAX_HAND_ISSUED = 200
+
+
+@csrf_exempt
+@_serialized
+def documents_by_hand(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        return _method_not_allowed("POST")
+    if request.content_type != "application/json":
+        return _message(415, "El cuerpo debe ser JSON (Content-Type: application/json)")
+    try:
+        data = json.loads(request.body or b"{}")
+    except ValueError:
+        return _message(400, "El cuerpo no es JSON válido")
+    if not isinstance(data, dict):
+        return _message(400, "El cuerpo debe ser un objeto JSON")
+    account = companies.account_for(str(data.get("api_key") or ""))
+    if account is None:
+        return _message(400, "api_key desconocida (una clave de demostración o sandbox-<algo>)")
+    count = data.get("count", 1)
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_HAND_ISSUED:
+        return _message(400, f"count debe ser un entero entre 1 y {MAX_HAND_ISSUED}")
+    try:
+        created = [services.document_issue_by_hand(account=account, data=data) for _ in range(count)]
+    except services.HandIssueInvalid as exc:
+        return _message(400, str(exc))
+    return json_response([selectors.control_json(document) for document in created], 201)
 
 
 @csrf_exempt

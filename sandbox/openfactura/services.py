@@ -23,6 +23,9 @@ Whether a rejected request consumes its key is documented nowhere (openfactura-a
 it may"). By default it does not (step 2); the fault ``reject_consumes_key`` makes every data/validation
 rejection of the emission (OF-01…OF-20 from the checks, or an injected OF-02/OF-08/OF-10) keep its key for
 24 h with no document: a later request with that key gets OF-06 without a token, whatever its body.
+
+``document_issue_by_hand`` (control API) stores a document the company issued outside the API (OpenFactura's
+web form, another system): it has a folio and is in the issued list, but no request of ours explains it.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from __future__ import annotations
 import json
 import secrets
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.conf import settings
@@ -195,6 +198,86 @@ def document_emit(
             IdempotencyClaim.objects.filter(pk=claim.pk, document__isnull=True).delete()
         raise
     return document
+
+
+# --- documents issued by hand (control API) -----------------------------------------------------
+HAND_ISSUED_TIPOS = (33, 34, 39, 41, 61)
+CONSUMIDOR_FINAL = "66666666-6"
+
+
+class HandIssueInvalid(ValueError):
+    pass
+
+
+def _hand_totals(tipo: int, data: dict[str, Any]) -> tuple[int, int, int, int]:
+    """(neto, exento, IVA, total): the ones given, else from ``mnt_total`` as OpenFactura's web form would
+    (an afecto total is gross: neto = total / 1.19 rounded half up, IVA = total − neto)."""
+    given = {name: data.get(name) for name in ("mnt_neto", "mnt_exe", "iva", "mnt_total")}
+    for name, value in given.items():
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            raise HandIssueInvalid(f"{name} debe ser un entero no negativo (pesos)")
+    total = given["mnt_total"]
+    if total is None:
+        raise HandIssueInvalid("Falta mnt_total")
+    if given["mnt_neto"] is None and given["iva"] is None and given["mnt_exe"] is None:
+        if tipo in (34, 41):
+            return 0, total, 0, total
+        neto = int((Decimal(total) / Decimal("1.19")).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+        return neto, 0, total - neto, total
+    neto, exe, iva = given["mnt_neto"] or 0, given["mnt_exe"] or 0, given["iva"] or 0
+    if neto + exe + iva != total:
+        raise HandIssueInvalid("mnt_neto + mnt_exe + iva debe ser mnt_total")
+    return neto, exe, iva, total
+
+
+def document_issue_by_hand(*, account: Account, data: dict[str, Any]) -> Document:
+    """A document the company issued in OpenFactura itself (its web form, or another system): no request,
+    no Idempotency-Key; it takes the next folio and is listed as issued like any other. ``data``:
+    ``tipo``, ``fch_emis`` (``YYYY-MM-DD``, default today in Chile), ``mnt_total`` (and optionally
+    ``mnt_neto``, ``mnt_exe``, ``iva``), ``rut_recep``, ``razon_social``."""
+    tipo = data.get("tipo")
+    if tipo not in HAND_ISSUED_TIPOS:
+        raise HandIssueInvalid(f"tipo debe ser uno de {', '.join(map(str, HAND_ISSUED_TIPOS))}")
+    try:
+        fch_emis = date.fromisoformat(str(data.get("fch_emis") or timezone.localdate().isoformat()))
+    except ValueError:
+        raise HandIssueInvalid("fch_emis debe ser una fecha AAAA-MM-DD") from None
+    neto, exe, iva, total = _hand_totals(tipo, data)
+    rut_recep = str(data.get("rut_recep") or CONSUMIDOR_FINAL)
+    razon_social = str(data.get("razon_social") or ("" if tipo in BOLETAS else "Cliente sin datos"))[:100]
+    totales: dict[str, Any] = {"MntNeto": neto, "MntExe": exe, "IVA": iva, "MntTotal": total}
+    with transaction.atomic():
+        folio = folio_next(rut_emisor=account.rut, tipo=tipo)
+        dte = {
+            "Encabezado": {
+                "IdDoc": {"TipoDTE": tipo, "Folio": folio, "FchEmis": fch_emis.isoformat()},
+                "Emisor": {"RUTEmisor": account.rut, "RznSoc": account.organization["razonSocial"]},
+                "Receptor": {"RUTRecep": rut_recep, "RznSocRecep": razon_social},
+                "Totales": totales,
+            },
+            "Detalle": [
+                {"NroLinDet": 1, "NmbItem": "Venta emitida a mano", "QtyItem": 1, "PrcItem": total,
+                 "MontoItem": total, **({"IndExe": 1} if exe and not neto else {})}
+            ],
+        }  # fmt: skip
+        return Document.objects.create(
+            token=secrets.token_hex(32),
+            api_key_hash=account.key_hash,
+            rut_emisor=account.rut,
+            tipo=tipo,
+            folio=folio,
+            fch_emis=fch_emis,
+            rut_recep=rut_recep,
+            rut_recep_digits=int(rut_recep.split("-")[0].replace(".", "") or 0),
+            rzn_soc_recep=razon_social,
+            mnt_neto=neto,
+            mnt_exe=exe,
+            iva=iva,
+            mnt_total=total,
+            request_body="{}",
+            dte_body=dumps(dte),
+            response_parts=[],
+        )
 
 
 # --- faults ------------------------------------------------------------------------------------

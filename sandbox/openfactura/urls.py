@@ -16,6 +16,8 @@ urlpatterns: list = [
     re_path(r"^v2/(?P<path>.*)$", views.api_not_found),
     path("documents", control.documents, name="sandbox_openfactura_documents"),
     path("documents/", control.documents),
+    path("documents/manual", control.documents_by_hand, name="sandbox_openfactura_documents_by_hand"),
+    path("documents/manual/", control.documents_by_hand),
     path("documents/<str:token>.pdf", control.document_pdf, name="sandbox_openfactura_document_pdf"),
     path("faults", control.faults, name="sandbox_openfactura_faults"),
     path("faults/", control.faults),

@@ -80,7 +80,7 @@ def test_app_url_without_a_session_starts_the_authorization_code_flow():
     query = parse_qs(parts.query)
     assert query["response_type"] == ["code"]
     assert query["redirect_uri"] == [f"{PUBLIC}/jumpseller/callback"]
-    assert query["scope"] == ["read_store read_orders write_orders read_hooks write_hooks"]
+    assert query["scope"] == ["read_store read_orders write_orders read_hooks write_hooks read_customers"]
     state = query["state"][0]
     assert len(state) >= 40
     assert client.session["oauth_state"] == state

@@ -49,7 +49,7 @@ def test_authorize_url_carries_client_callback_scopes_and_state():
         "client_id": ["client-id-test"],
         "redirect_uri": [f"{PUBLIC}/jumpseller/callback"],
         "response_type": ["code"],
-        "scope": ["read_store read_orders write_orders read_hooks write_hooks"],
+        "scope": ["read_store read_orders write_orders read_hooks write_hooks read_customers"],
         "state": ["st-123"],
     }
     assert oauth.webhook_url() == f"{PUBLIC}/jumpseller/webhooks/"

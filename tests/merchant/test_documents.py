@@ -235,15 +235,19 @@ def test_reconciliar_refuses_a_backwards_range(merchant, store, monkeypatch):
     assert called == []
 
 
-def test_reconciliar_says_how_many_orders_it_found(merchant, store, monkeypatch):
+def test_reconciliar_says_how_many_orders_it_found(
+    merchant, store, monkeypatch, django_capture_on_commit_callbacks
+):
     called = []
     monkeypatch.setattr("emission.services.orders_reconcile", lambda **kw: called.append(kw) or 3)
     page = merchant.get(LIST)
-    response = merchant.post(
-        "/app/documentos/reconciliar",
-        {"csrfmiddlewaretoken": csrf_token(page), "date_from": "2026-05-01", "date_to": "2026-05-10"},
-        follow=True,
-    )
+    # The reconciliation is a background job (issue 17): it runs once the request commits.
+    with django_capture_on_commit_callbacks(execute=True):
+        response = merchant.post(
+            "/app/documentos/reconciliar",
+            {"csrfmiddlewaretoken": csrf_token(page), "date_from": "2026-05-01", "date_to": "2026-05-10"},
+        )
+    response = merchant.get(response["Location"])
     assert "entre 01-05-2026 y 10-05-2026: 3 no tenían documento" in response.content.decode()
     assert called[0]["store_id"] == store.pk
 

@@ -21,6 +21,7 @@ MENU = [
     ("Cola", "/app/cola/"),
     ("Emisor", "/app/emisor/"),
     ("Impuestos", "/app/impuestos/"),
+    ("F29", "/app/f29/"),
     ("Configuración", "/app/configuracion/"),
     ("Conexión", "/jumpseller/app/"),
     ("Notificaciones", "/jumpseller/app/notificaciones/"),
