@@ -12,9 +12,12 @@ well). It only ever refuses: CSRF still checks whatever it lets through. The vie
 **Embedded session** (issue 15.11; the design is in ``integration.decorators``' docstring).
 ``EmbeddedSessionMiddleware`` replaces Django's ``SessionMiddleware``: a request that carries a valid
 embedded session token (``of_sesion`` in the query, the form or the ``X-OF-Sesion`` header) gets the
-token's session — only while that session still belongs to the token's store — and is marked
-``request.embedded_session``; its redirects to the app's own pages carry a fresh token. Every cookie it
-or anyone else sets as ``SameSite=None; Secure`` leaves as ``Partitioned`` too (CHIPS).
+token's session — only while that session still belongs to the token's store, and only on a request one
+of the app's own pages started (``Sec-Fetch-Site: same-origin``; a browser without Fetch Metadata must
+show the app's origin in ``Origin`` or ``Referer``, see :func:`_started_by_own_page`), so a link from
+elsewhere carrying someone's token logs nobody in (login CSRF) — and is marked
+``request.embedded_session``; its redirects to the app's own pages carry a fresh token. Every cookie it or
+anyone else sets as ``SameSite=None; Secure`` leaves as ``Partitioned`` too (CHIPS).
 CSRF stays Django's ``CsrfViewMiddleware``, unchanged: for such a request the CSRF cookie (which does not
 reach a cookie-less frame) is kept in the session instead — handed to the CSRF middleware as the
 request's cookie, and taken back from the response into the session — so every POST is still checked
@@ -30,6 +33,7 @@ from django.conf import settings
 from django.contrib.messages.storage.fallback import FallbackStorage
 from django.contrib.messages.storage.session import SessionStorage
 from django.contrib.sessions.middleware import SessionMiddleware
+from django.core.exceptions import DisallowedHost
 
 from .decorators import (
     EMBEDDED_HEADER,
@@ -64,12 +68,54 @@ def is_embedded(request) -> bool:
     return getattr(request, "embedded_session", False)
 
 
+def _origin(url: str) -> str:
+    """``scheme://host[:port]`` of an absolute http(s) URL, lower-cased; ``""`` for anything else."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:  # e.g. an unbalanced "[" in the host
+        return ""
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc or "@" in parts.netloc:
+        return ""
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def _own_origins(request) -> set[str]:
+    """The app's origin: ``PUBLIC_BASE_URL``'s, and the request's own (its Host, already checked against
+    ``ALLOWED_HOSTS``; locally the server may be reached under another name)."""
+    origins = {_origin(settings.PUBLIC_BASE_URL)}
+    try:
+        origins.add(_origin(f"{request.scheme}://{request.get_host()}"))
+    except DisallowedHost:
+        pass  # CommonMiddleware answers 400 anyway
+    origins.discard("")
+    return origins
+
+
+def _started_by_own_page(request) -> bool:
+    """Did one of the app's own pages start this request (a link, form, redirect or fetch in the frame)?
+
+    With Fetch Metadata the browser says so: ``Sec-Fetch-Site: same-origin``. ``cross-site`` and
+    ``same-site`` are other sites; ``none`` (a typed, pasted or bookmarked URL, or one opened from another
+    app) is refused too: a pasted link is just how someone else's token would arrive, and the app's pages
+    never start such a request. Browsers without Fetch Metadata (Safari < 16.4) must prove the origin
+    instead: an ``Origin`` header (POSTs; ``null`` is opaque, so refused) that is the app's, or, without
+    one, a ``Referer`` whose origin is the app's — the app's own pages always send it
+    (``Referrer-Policy: same-origin``). No header at all proves nothing: the token is ignored.
+    """
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None:
+        return site.strip().lower() == "same-origin"
+    origin = request.headers.get("Origin")
+    if origin is not None:
+        return _origin(origin) in _own_origins(request)
+    referer = request.headers.get("Referer")
+    return referer is not None and _origin(referer) in _own_origins(request)
+
+
 def _token_of(request) -> str:
-    # Only the app's own pages pass a token on (a link, form, redirect or fetch inside the frame): one in
-    # a link from another site would log the browser into someone else's store (login CSRF). Browsers
-    # without Fetch Metadata (Safari < 16.4) send no Sec-Fetch-Site: their tokens are taken, or their
-    # frame would not work at all.
-    if request.headers.get("Sec-Fetch-Site", "same-origin") != "same-origin":
+    # Only the app's own pages pass a token on: one in a link from another site would log the browser into
+    # someone else's store (login CSRF).
+    if not _started_by_own_page(request):
         return ""
     token = request.GET.get(EMBEDDED_PARAM) or request.headers.get(EMBEDDED_HEADER, "")
     if not token and request.method == "POST" and request.content_type in FORM_TYPES:

@@ -9,7 +9,6 @@ apart and emitted only after the merchant confirms (a document dated today lands
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import forms
@@ -22,9 +21,8 @@ from django.views.decorators.http import require_http_methods
 
 from core.formatting import format_clp
 from emission import services as emission_services
-from emission.dte.order import parse_jumpseller_datetime
-from emission.models import CustomerNotice, Document, DocumentKind
-from emission.services.reconciliation import paid_orders_list
+from emission.models import CustomerNotice, Document
+from emission.services import reconciliation
 from integration.decorators import merchant_required
 
 from . import jobs
@@ -33,10 +31,10 @@ from .models import BackgroundJob
 KIND = "backfill"
 KIND_RECONCILE = "reconcile"
 
-SKIP_DOCUMENTED = "ya tenía documento"
-SKIP_NOTICE = "ya se le envió al cliente el enlace para emitir su documento"
-SKIP_CURRENCY = "no está en pesos chilenos (CLP), emítelo a mano en OpenFactura"
-SKIP_EARLIER = "pagado en un mes anterior, espera tu confirmación"
+SKIP_DOCUMENTED = reconciliation.SKIPPED_DOCUMENTED
+SKIP_NOTICE = reconciliation.SKIPPED_NOTICE
+SKIP_CURRENCY = reconciliation.SKIPPED_CURRENCY
+SKIP_EARLIER = reconciliation.SKIPPED_EARLIER
 SKIP_NOT_PAID = (
     "no se emitió ahora: ya no está pagado en Jumpseller, o Jumpseller pidió esperar y se reintenta solo"
 )
@@ -45,53 +43,19 @@ LINK_SENT = "modo 3 o 4, se envió al cliente el enlace para emitir su documento
 
 
 # --- The runner ----------------------------------------------------------------------------------------
-def _existing(store_id: int, order_id: int) -> str | None:
-    """Why this order needs nothing more, or None."""
-    if (
-        Document.objects.filter(store_id=store_id, order_id=order_id)
-        .exclude(kind=DocumentKind.NOTA_CREDITO)
-        .exists()
-    ):
-        return SKIP_DOCUMENTED
-    if CustomerNotice.objects.filter(store_id=store_id, order_id=order_id).exists():
-        return SKIP_NOTICE
-    return None
-
-
-def paid_on(order: dict[str, Any]) -> date | None:
-    """The day (Chile) the order was paid: Jumpseller's ``completed_at``, else its ``created_at``."""
-    moment = parse_jumpseller_datetime(order.get("completed_at")) or parse_jumpseller_datetime(
-        order.get("created_at")
-    )
-    return timezone.localtime(moment).date() if moment else None
-
-
-def _earlier_month(day: date | None, today: date) -> bool:
-    return day is not None and (day.year, day.month) < (today.year, today.month)
-
-
-def _total(order: dict[str, Any]) -> int | None:
-    try:
-        return int(Decimal(str(order.get("total"))).to_integral_value())
-    except (InvalidOperation, ValueError, TypeError):
-        return None
-
-
-def _earlier_entry(order: dict[str, Any], day: date) -> dict[str, Any]:
-    customer = order.get("customer") or {}
-    return {
-        "id": int(order["id"]),
-        "paid_on": day.isoformat(),
-        "customer": str(customer.get("fullname") or customer.get("email") or ""),
-        "total": _total(order),
-    }
+# The checks are the reconciliation's (``emission.services.reconciliation``): one path for the backfill,
+# «Reconciliar un rango de fechas» and the hourly reconciliation.
+_existing = reconciliation.order_existing  # (store_id=, order_id=)
+paid_on = reconciliation.paid_on
+_earlier_month = reconciliation.earlier_month
+_earlier_entry = reconciliation.earlier_entry
 
 
 def _emit(store_id: int, order_id: int) -> tuple[int, str | None]:
     """Emit one order's document as a paid order's webhook does: (created, skipped reason)."""
     from integration.client import JumpsellerNotFound
 
-    already = _existing(store_id, order_id)
+    already = _existing(store_id=store_id, order_id=order_id)
     if already:
         return 0, already
     try:
@@ -106,37 +70,30 @@ def _emit(store_id: int, order_id: int) -> tuple[int, str | None]:
 
 
 def _check(order: dict[str, Any], store_id: int) -> str | None:
-    currency = str(order.get("currency") or "CLP").upper()
-    return _existing(store_id, int(order["id"])) or (SKIP_CURRENCY if currency != "CLP" else None)
+    return reconciliation.order_check(order, store_id=store_id)
+
+
+def _run_range(job: BackgroundJob, progress: jobs.Progress) -> dict:
+    """The paid orders of ``date_from``..``date_to`` through the reconciliation's one path: each checked,
+    emitted as a paid order's webhook does, or skipped with its reason; an earlier month's held in
+    ``earlier`` for the merchant's confirmation."""
+    earlier: list[dict[str, Any]] = []
+    found = emission_services.orders_reconcile(
+        store_id=job.store_id,
+        date_from=date.fromisoformat(job.params["date_from"]),
+        date_to=date.fromisoformat(job.params["date_to"]),
+        progress=progress,
+        emit=_emit,
+        held=earlier,
+    )
+    return {"found": found, "earlier": earlier}
 
 
 def run_backfill(job: BackgroundJob, progress: jobs.Progress) -> dict:
     """Params: ``date_from``/``date_to`` (ISO), or ``order_ids`` the merchant confirmed (earlier months)."""
-    store_id = job.store_id
     if job.params.get("order_ids"):
-        return _run_confirmed(store_id, [int(i) for i in job.params["order_ids"]], progress)
-    orders = paid_orders_list(
-        store_id=store_id,
-        date_from=date.fromisoformat(job.params["date_from"]),
-        date_to=date.fromisoformat(job.params["date_to"]),
-        cancelled=progress.cancelled,
-    )
-    progress.set_total(len(orders))
-    today = timezone.localdate()
-    earlier: list[dict[str, Any]] = []
-    for order in orders:
-        if progress.cancelled():
-            break
-        skip = _check(order, store_id)
-        day = paid_on(order)
-        if skip is None and _earlier_month(day, today):
-            earlier.append(_earlier_entry(order, day))
-            skip = SKIP_EARLIER
-        created = 0
-        if skip is None:
-            created, skip = _emit(store_id, int(order["id"]))
-        progress.advance(created=created, skipped={skip: 1} if skip else None)
-    return {"listed": len(orders), "earlier": earlier}
+        return _run_confirmed(job.store_id, [int(i) for i in job.params["order_ids"]], progress)
+    return _run_range(job, progress)
 
 
 def _run_confirmed(store_id: int, order_ids: list[int], progress: jobs.Progress) -> dict:
@@ -150,14 +107,9 @@ def _run_confirmed(store_id: int, order_ids: list[int], progress: jobs.Progress)
 
 
 def run_reconcile(job: BackgroundJob, progress: jobs.Progress) -> dict:
-    """«Reconciliar un rango de fechas» of Documentos: paid orders without a document are queued."""
-    found = emission_services.orders_reconcile(
-        store_id=job.store_id,
-        date_from=date.fromisoformat(job.params["date_from"]),
-        date_to=date.fromisoformat(job.params["date_to"]),
-        progress=progress,
-    )
-    return {"found": found}
+    """«Reconciliar un rango de fechas» of Documentos: the backfill's run of a range (same checks, an
+    earlier month's orders held for confirmation on «Emitir documentos de pedidos anteriores»)."""
+    return _run_range(job, progress)
 
 
 def reconcile_status(*, store_id: int) -> dict[str, Any] | None:
@@ -169,10 +121,17 @@ def reconcile_status(*, store_id: int) -> dict[str, Any] | None:
     start, end = (date.fromisoformat(job.params[k]) for k in ("date_from", "date_to"))
     status["title"] = f"Última reconciliación: del {start:%d-%m-%Y} al {end:%d-%m-%Y}"
     if job.state == BackgroundJob.State.DONE:
-        status["summary"] = (
+        result = job.result or {}
+        summary = (
             f"Revisamos las órdenes pagadas entre {start:%d-%m-%Y} y {end:%d-%m-%Y}: "
-            f"{job.result.get('found', job.created)} no tenían documento y se emitirán ahora."
+            f"{result.get('found', job.created)} no tenían documento y se emitirán ahora."
         )
+        if result.get("earlier"):
+            summary += (
+                f" {len(result['earlier'])} pagadas en un mes anterior esperan tu confirmación en "
+                "«Emitir documentos de pedidos anteriores»."
+            )
+        status["summary"] = summary
     return status
 
 
@@ -228,6 +187,8 @@ def _job_title(job: BackgroundJob | None) -> str:
         return ""
     if job.params.get("order_ids"):
         return f"Pedidos de meses anteriores que confirmaste ({len(job.params['order_ids'])})"
+    if not (job.params.get("date_from") and job.params.get("date_to")):
+        return jobs.label_for(job.kind)
     start, end = (date.fromisoformat(job.params[k]) for k in ("date_from", "date_to"))
     return f"Pedidos pagados del {start:%d-%m-%Y} al {end:%d-%m-%Y}"
 
@@ -248,7 +209,7 @@ def _who(request: HttpRequest) -> str:
 def _confirm(request: HttpRequest) -> None:
     try:
         previous = BackgroundJob.objects.get(
-            pk=int(request.POST.get("job", "")), store_id=request.store.pk, kind=KIND
+            pk=int(request.POST.get("job", "")), store_id=request.store.pk, kind__in=[KIND, KIND_RECONCILE]
         )
     except (BackgroundJob.DoesNotExist, ValueError):
         messages.error(request, "No encontramos esa búsqueda: vuelve a buscar los pedidos.")
@@ -283,7 +244,8 @@ def backfill(request: HttpRequest) -> HttpResponse:
                 f"Buscando los pedidos pagados entre el {start:%d-%m-%Y} y el {end:%d-%m-%Y}.",
             )
             return redirect("merchant:backfill")
-    job = jobs.job_latest(store_id=request.store.pk, kinds=[KIND])
+    # The latest search of a range, a backfill or a reconciliation: its earlier months wait here.
+    job = jobs.job_latest(store_id=request.store.pk, kinds=[KIND, KIND_RECONCILE])
     if request.method == "GET" and job and job.params.get("date_from"):
         form = BackfillForm(initial={k: date.fromisoformat(job.params[k]) for k in ("date_from", "date_to")})
     today = timezone.localdate()

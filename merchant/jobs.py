@@ -120,11 +120,12 @@ class Progress:
         self._update(done=F("done") + 1, created=F("created") + int(created), skipped=dict(self._skipped))
 
     def cancelled(self) -> bool:
-        """True once the merchant pressed Cancelar: the runner stops at its next item."""
+        """True once the merchant pressed Cancelar, or once the job is no longer running (marked failed by
+        :func:`jobs_recover_stale` while its process still ran): the runner stops at its next item."""
         if timezone.now() - self._beat > timedelta(seconds=HEARTBEAT_SECONDS):
             self._update()
-        return BackgroundJob.objects.filter(
-            pk=self.job_id, store_id=self.store_id, cancel_requested=True
+        return not BackgroundJob.objects.filter(
+            pk=self.job_id, store_id=self.store_id, state=BackgroundJob.State.RUNNING, cancel_requested=False
         ).exists()
 
 
@@ -261,7 +262,12 @@ def job_run(job_id: int) -> str:
         logger.exception("background job %s (%s) failed", job.pk, job.kind)
         _finish(job.pk, BackgroundJob.State.FAILED, error=_failure_message(exc)[:500])
         return BackgroundJob.State.FAILED
-    state = BackgroundJob.State.CANCELLED if progress.cancelled() else BackgroundJob.State.DONE
+    # Every item processed is done, even if Cancelar was pressed after the last one.
+    job.refresh_from_db(fields=["total", "done"])
+    finished = job.total is not None and job.done >= job.total
+    state = (
+        BackgroundJob.State.DONE if finished or not progress.cancelled() else BackgroundJob.State.CANCELLED
+    )
     _finish(job.pk, state, result=result)
     return state
 

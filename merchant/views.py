@@ -676,7 +676,8 @@ def orders_reconcile(request: HttpRequest) -> HttpResponse:
             request, "Revisa el rango de fechas: " + " ".join(e for es in form.errors.values() for e in es)
         )
         return redirect("merchant:documents")
-    # A background job (merchant.backfill.run_reconcile): its progress and result show on Documentos.
+    # A background job (merchant.backfill.run_reconcile): the backfill's run of a range, with its checks;
+    # an earlier month's orders wait for confirmation on «Emitir documentos de pedidos anteriores».
     start, end = form.cleaned_data["date_from"], form.cleaned_data["date_to"]
     try:
         jobs.job_start(

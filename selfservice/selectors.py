@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
+from emission.dte import NothingRemains
 from emission.models import Document, DocumentKind, DocumentState, EmissionMode, EmissionSettings
 from emission.services import document_pdf_url, emission_settings_for
 from integration.models import Store
@@ -23,6 +24,7 @@ from selfservice.models import Conversion
 from selfservice.services import (
     LinkInvalid,
     _read_order,
+    boleta_remainder,
     order_date,
     order_mode,
     sale_document,
@@ -320,7 +322,11 @@ def factura_total(state: PageState) -> int | None:
     notas (``PageState.refunds_remaining``; dte-semantics.md "Boleta → factura after earlier notas"),
     otherwise the order's total."""
     if state.mode == EmissionMode.BOLETA_CONVERTIBLE and state.refunds_remaining is not None:
-        return state.refunds_remaining
+        try:  # the remainder's own Totales: a peso below in the one gross amount in six no net reaches
+            remainder = boleta_remainder(state.sale)
+        except NothingRemains:
+            return 0
+        return remainder.totals.total if remainder is not None else state.refunds_remaining
     total = state.order.get("total")
     return None if total is None else int(_number(total))
 

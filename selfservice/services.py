@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import calendar
 import logging
+import time
 from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -29,6 +30,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from core.ratelimit import WEB_MAX_WAIT
+from emission.client import OpenFacturaRateLimited
 from emission.dte import (
     BuiltDocument,
     NothingRemains,
@@ -184,6 +186,12 @@ def selfservice_sale_emit(*, store_id: int, order_id: int, kind: str, receptor: 
         kind=kind,
         demo=cfg.demo_mode,
     )
+    if created:  # the path the payment chose (a rule, or the store's mode), recorded on its link notice
+        notice = CustomerNotice.objects.filter(store_id=store_id, order_id=order_id, kind="selfservice_link")
+        chosen = notice.values("emission_mode", "rule_label").first() or {}
+        Document.objects.filter(pk=document.pk).update(
+            emission_mode=chosen.get("emission_mode") or mode, rule_label=chosen.get("rule_label") or ""
+        )
     if created and receptor is not None and receptor.email:
         Document.objects.filter(pk=document.pk).update(customer_email=receptor.email)
     if document.state == DocumentState.EMITTED:
@@ -192,16 +200,39 @@ def selfservice_sale_emit(*, store_id: int, order_id: int, kind: str, receptor: 
         DocumentState.PENDING,
         DocumentState.FAILED_RETRYING,
     ):
-        built = document_build(
-            document=document,
-            order=order,
-            cfg=cfg,
-            receptor=receptor if document.kind == DocumentKind.FACTURA else None,
-        )
+        try:
+            built = _build_while_the_customer_waits(
+                document=document,
+                order=order,
+                cfg=cfg,
+                receptor=receptor if document.kind == DocumentKind.FACTURA else None,
+            )
+        except SelfserviceRefused:
+            if created:  # never built nor sent: undone, so the customer's choice and data stay theirs
+                Document.objects.filter(pk=document.pk, attempts=0, request_json="").delete()
+            raise
         if built is None:
             document.refresh_from_db()
             return document
     return _send(document)
+
+
+BUSY = "Estamos emitiendo muchos documentos en este momento: intenta de nuevo en unos segundos."
+
+
+def _build_while_the_customer_waits(*, document: Document, order: dict[str, Any], cfg, receptor):
+    """``document_build`` for a customer's click: the issuer read may meet the OpenFactura key's budget
+    spent for a moment (other orders of the store); the request waits for it up to ``WEB_MAX_WAIT``, then
+    says so in Spanish — nothing is lost: the document waits, unbuilt, for the next click or the sweep."""
+    deadline = time.monotonic() + WEB_MAX_WAIT
+    while True:
+        try:
+            return document_build(document=document, order=order, cfg=cfg, receptor=receptor)
+        except OpenFacturaRateLimited as exc:
+            wait = max(float(exc.retry_after or 0), 0.05)
+            if time.monotonic() + wait > deadline:
+                raise SelfserviceRefused(BUSY) from exc
+            time.sleep(wait)
 
 
 def sale_needs_retry(sale: Document, *, mode: int) -> bool:

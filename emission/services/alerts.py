@@ -71,9 +71,10 @@ def _situation(cfg: EmissionSettings, review: int) -> dict[str, bool]:
     }
 
 
-# A document withdrawn because its order was canceled before it was sent waits in "requiere revisión" for
-# the record, but there is nothing to do about it: it is no reason to alert the merchant.
-NOTHING_TO_DO = ("order_canceled",)
+# Documents that wait in "requiere revisión" for the record with nothing to do about them — withdrawn
+# because their order was canceled before they were sent, or an order's annulling nota when partial notas
+# had already credited everything — are no reason to alert the merchant.
+NOTHING_TO_DO = ("order_canceled", "nothing_remains")
 
 
 def _needing_action():

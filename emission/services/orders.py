@@ -94,8 +94,17 @@ def document_emit_for_order(*, store_id: int, order_id: int) -> Document | None:
         if order.get("status_enum") != "paid":
             logger.info("order %s is %s, not paid: nothing to emit", order_id, order.get("status_enum"))
             return None
+        # An order whose sale document exists keeps the path it was given (a rule or the store's mode may
+        # have changed since: a pending boleta must not turn into a link and wait forever).
+        existing = Document.objects.filter(store_id=store_id, order_id=order_id, purpose=SALE_PURPOSE).first()
         # Rules first (the customer's category is read only if a rule needs it); the store's mode otherwise.
-        decision = emission_decision_for(store_id=store_id, order=order, cfg=cfg, client=client)
+        decision = (
+            None
+            if existing is not None
+            else emission_decision_for(store_id=store_id, order=order, cfg=cfg, client=client)
+        )
+    if decision is None:
+        return _sale_document_continue(existing, order=order, cfg=cfg)
     if decision.link_only:
         selfservice_notice_send(store_id=store_id, order=order, mode=decision.mode, rule_label=decision.label)
         return None
@@ -112,6 +121,11 @@ def document_emit_for_order(*, store_id: int, order_id: int) -> Document | None:
         document_fields_set(
             document, rule_label=decision.label, rule_note=decision.note, emission_mode=decision.mode
         )
+    return _sale_document_continue(document, order=order, cfg=cfg)
+
+
+def _sale_document_continue(document: Document, *, order: dict[str, Any], cfg: EmissionSettings) -> Document:
+    """Build (if not built yet) and send the order's sale document, along the path it was given."""
     if document.state == DocumentState.EMITTED:
         return document
     # The factura's receptor comes from the order (the engine reads and checks it), unless the merchant
@@ -121,7 +135,7 @@ def document_emit_for_order(*, store_id: int, order_id: int) -> Document | None:
         document=document, order=order, cfg=cfg, receptor=receptor
     ):
         return document
-    return document_send(store_id=store_id, document_id=document.pk)
+    return document_send(store_id=document.store_id, document_id=document.pk)
 
 
 def _receptor_override(document: Document) -> Receptor | None:
@@ -251,10 +265,12 @@ def nota_credito_anula(
 
 
 def notas_earlier(document: Document, *, exclude_pk: int | None = None) -> list[EarlierNota]:
-    """The notas already crediting ``document`` (emitted or on their way; not those in review), oldest
-    first, as the DTE engine reads them: folio and ``Totales``."""
+    """The notas already crediting ``document`` (emitted or on their way; not those in review, nor those
+    "resuelto a mano" without a folio issued elsewhere: never issued), oldest first, as the DTE engine
+    reads them: folio and ``Totales``."""
     notas = (
         document.notas.exclude(state=DocumentState.REQUIRES_REVIEW)
+        .exclude(state=DocumentState.RESOLVED, resolved_folio__isnull=True)
         .exclude(pk=exclude_pk)
         .exclude(mnt_total__isnull=True)
         .order_by("created_at", "pk")
@@ -263,6 +279,11 @@ def notas_earlier(document: Document, *, exclude_pk: int | None = None) -> list[
         EarlierNota(folio=nota.folio, neto=nota.mnt_neto or 0, iva=nota.iva or 0, exe=nota.mnt_exe or 0)
         for nota in notas
     ]
+
+
+def _refuse_if_annulled(original: Document) -> None:
+    if original.notas.filter(purpose__startswith="nc:").exclude(state=DocumentState.REQUIRES_REVIEW).exists():
+        raise ActionRefused("Este documento ya está anulado con una nota de crédito.")
 
 
 def _credited(document: Document, *, exclude_pk: int | None = None) -> int:
@@ -292,8 +313,7 @@ def nota_credito_parcial_create(
     existing = Document.objects.filter(store_id=store_id, order_id=original.order_id, purpose=purpose).first()
     if existing:
         return existing
-    if original.notas.filter(purpose__startswith="nc:").exclude(state=DocumentState.REQUIRES_REVIEW).exists():
-        raise ActionRefused("Este documento ya está anulado con una nota de crédito.")
+    _refuse_if_annulled(original)
     cfg = emission_settings_for(store_id=store_id)
     order = {
         "id": original.order_id,
@@ -320,6 +340,7 @@ def nota_credito_parcial_create(
     with transaction.atomic():
         # The original's row is the lock: two submits with different keys cannot both pass the balance check.
         original = Document.objects.select_for_update().get(pk=original.pk, store_id=store_id)
+        _refuse_if_annulled(original)  # again under the lock: an annulment may have started meanwhile
         credited = _credited(original)
         if credited + total > (original.mnt_total or 0):
             raise ActionRefused(

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 from django.utils import timezone
 
+from core.formatting import format_clp
 from emission.models import (
     Document,
     DocumentKind,
@@ -100,7 +101,9 @@ def document_retry(*, store_id: int, document_id: int) -> Document:
         Document.objects.filter(pk=document.pk, store_id=store_id).update(demo=cfg.demo_mode)
         document.demo = cfg.demo_mode
     if document.state == DocumentState.REQUIRES_REVIEW and document.purpose.startswith("ncp:"):
-        document_transition(document, to=DocumentState.PENDING, error_code="", error_message="")
+        with transaction.atomic():
+            _refuse_partial_nota_beyond_what_remains(document)
+            document_transition(document, to=DocumentState.PENDING, error_code="", error_message="")
     elif document.state == DocumentState.REQUIRES_REVIEW:
         document_transition(
             document, to=DocumentState.PENDING, request_json="", tipo=None, error_code="", error_message=""
@@ -108,6 +111,25 @@ def document_retry(*, store_id: int, document_id: int) -> Document:
     merchant_alerts_settle(store_id=store_id)  # the last document in review may have left it
     transaction.on_commit(lambda: _redispatch(Document.objects.filter(pk=document.pk, store_id=store_id)))
     return document
+
+
+def _refuse_partial_nota_beyond_what_remains(nota: Document) -> None:
+    """A partial nota parked in review was not counted while it waited: before it goes out again, what
+    was credited since (other partial notas, an annulment, a conversion) must still leave room for it.
+    The original's row is the lock, as when the nota was created."""
+    from emission.services.orders import _credited  # orders sends through this module
+
+    original = Document.objects.select_for_update().get(pk=nota.annuls_id, store_id=nota.store_id)
+    if original.notas.filter(purpose__startswith="nc:").exclude(state=DocumentState.REQUIRES_REVIEW).exists():
+        raise ActionRefused(
+            "El documento ya está anulado con una nota de crédito: esta devolución ya no cabe."
+        )
+    credited = _credited(original, exclude_pk=nota.pk)
+    if credited + (nota.mnt_total or 0) > (original.mnt_total or 0):
+        raise ActionRefused(
+            f"Esta devolución ({format_clp(nota.mnt_total)}) más lo ya devuelto ({format_clp(credited)}) "
+            f"supera el total del documento ({format_clp(original.mnt_total)}): no se reenvía."
+        )
 
 
 MAX_DELIVER_ATTEMPTS = 10

@@ -80,12 +80,13 @@ class NotaPreview:
 
 
 def shown_digest(body: dict[str, Any]) -> str:
-    """A digest of what the confirmation shows (type, amounts, lines, receptor, the reference), not of
-    the emission date."""
+    """A digest of what the confirmation shows (type, amounts, lines, receptor, the reference) and of its
+    emission date: confirmed on another day (another month: another F29), it is shown again."""
     dte = body["dte"]
     encabezado = dte["Encabezado"]
     shown = {
         "tipo": encabezado["IdDoc"].get("TipoDTE"),
+        "fecha": encabezado["IdDoc"].get("FchEmis"),
         "totales": encabezado.get("Totales"),
         "receptor": encabezado.get("Receptor"),
         "detalle": dte.get("Detalle"),

@@ -140,3 +140,61 @@ def test_retry_after_the_24h_key_window_finds_the_document_instead_of_emitting_a
     [sent] = flows.openfactura_documents(http, sandbox)
     assert document.state == DocumentState.EMITTED and document.token == sent["token"]
     assert document.emission_attempts.last().outcome == "recovered"
+
+
+def test_a_partial_nota_retried_from_review_never_credits_beyond_the_document(sandbox, http, shop):
+    """A partial nota parked in review is not counted while it waits; "Reintentar" checks again that it
+    still fits what remains (review finding: A in review, B issued, retrying A credited 2 × 60 %)."""
+    boleta = paid_boleta(http, sandbox, shop, 9121)
+    part = boleta.mnt_total * 6 // 10
+    flows.faults(http, sandbox, status="OF-02")  # OpenFactura rejects the body: A goes to review
+    first = services.nota_credito_parcial_create(
+        store_id=shop.pk, document_id=boleta.pk, request_key="form-a", amount=part, razon="Devolución A"
+    )
+    first.refresh_from_db()
+    assert first.state == DocumentState.REQUIRES_REVIEW
+    flows.faults(http, sandbox)
+    second = services.nota_credito_parcial_create(
+        store_id=shop.pk, document_id=boleta.pk, request_key="form-b", amount=part, razon="Devolución B"
+    )
+    second.refresh_from_db()
+    assert second.state == DocumentState.EMITTED
+
+    with pytest.raises(services.ActionRefused, match="supera el total del documento"):
+        services.document_retry(store_id=shop.pk, document_id=first.pk)
+    first.refresh_from_db()
+    assert first.state == DocumentState.REQUIRES_REVIEW
+    assert [d["tipo"] for d in flows.openfactura_documents(http, sandbox)] == [39, 61]
+
+
+def test_a_partial_nota_resolved_by_hand_without_a_folio_credits_nothing(sandbox, http, shop):
+    boleta = paid_boleta(http, sandbox, shop, 9122)
+    flows.faults(http, sandbox, status="OF-02")
+    nota = services.nota_credito_parcial_create(
+        store_id=shop.pk, document_id=boleta.pk, request_key="form-a", amount=5000, razon="Devolución"
+    )
+    flows.faults(http, sandbox)
+    services.document_resolve(store_id=shop.pk, document_id=nota.pk, folio=None, reason="No correspondía")
+    assert services.orders._credited(boleta) == 0  # never issued: nothing was credited
+    resolved_elsewhere = services.nota_credito_parcial_create(
+        store_id=shop.pk, document_id=boleta.pk, request_key="form-b", amount=boleta.mnt_total, razon="Todo"
+    )  # the whole document still fits: the resolved nota did not count
+    resolved_elsewhere.refresh_from_db()
+    assert (resolved_elsewhere.state, resolved_elsewhere.mnt_total) == (
+        DocumentState.EMITTED,
+        boleta.mnt_total,
+    )
+
+
+def test_a_sale_document_keeps_its_path_when_the_store_changes_mode_before_it_is_retried(sandbox, http, shop):
+    """Review finding: a mode-2 boleta in review, the store switched to mode 3, "Reintentar" re-dispatched
+    the order through the new mode — a link email and the boleta pending forever."""
+    flows.faults(http, sandbox, status="OF-02")
+    boleta = paid_boleta(http, sandbox, shop, 9123)
+    assert boleta.state == DocumentState.REQUIRES_REVIEW
+    flows.faults(http, sandbox)
+    flows.configure(shop, mode=3)
+    services.document_retry(store_id=shop.pk, document_id=boleta.pk)
+    boleta.refresh_from_db()
+    assert (boleta.state, boleta.tipo) == (DocumentState.EMITTED, 39)
+    assert not any("Obtén tu documento" in m["subject"] for m in flows.mails(http, sandbox))

@@ -176,6 +176,7 @@ def test_a_rule_choosing_a_link_mode_is_followed_by_the_customers_page(sandbox, 
     assert done.status_code == 200 and "Factura electrónica N°" in done.text
     factura = Document.objects.get(store=store, order_id=8301)
     assert (factura.tipo, factura.state) == (33, DocumentState.EMITTED)
+    assert (factura.emission_mode, factura.rule_label) == (3, notice.rule_label)  # recorded on the document
 
     boleta = Document.objects.get(store=store, order_id=8302)
     assert (boleta.tipo, boleta.emission_mode) == (39, 1)

@@ -267,3 +267,94 @@ def test_an_open_page_renews_its_token_before_it_expires(store_a):
     renewed = frame.get("/jumpseller/app/sesion", HTTP_X_OF_SESION=old).json()["token"]
     assert json.loads(fernet().decrypt(renewed.encode(), ttl=5))["k"] == key
     assert frame.get("/jumpseller/app/sesion")["Location"] == "/jumpseller/"  # no token, no session
+
+
+# --- browsers without Fetch Metadata (Safari < 16.4) -------------------------------------------------
+class OldSafariFrame(CookielessFrame):
+    """The same cookie-less frame in a browser that sends no ``Sec-Fetch-*`` header at all."""
+
+    def request(self, **request):
+        response = Client.request(self, **request)
+        self.cookies.clear()
+        return response
+
+
+def test_without_fetch_metadata_a_token_from_another_site_or_from_nowhere_is_ignored(store_a):
+    """Login CSRF in an old browser: no Sec-Fetch-Site does not mean "same-origin"."""
+    token = embedded_session_start(store_a)
+    frame = OldSafariFrame()
+    for referer in (
+        None,  # a link in an email, a typed URL, a page with Referrer-Policy: no-referrer
+        "https://atacante.example/tienda",
+        "http://testserver.atacante.example/app/",  # a look-alike host
+        "http://testserver:8080/app/",  # another port is another origin
+        "https://testserver/app/",  # and another scheme
+        "no es una url",
+    ):
+        extra = {} if referer is None else {"HTTP_REFERER": referer}
+        response = frame.get("/app/", {"of_sesion": token}, **extra)
+        assert response["Location"] == "/jumpseller/", referer
+    # A same-origin Referer does not outweigh a foreign (or opaque) Origin.
+    for origin in ("https://atacante.example", "null"):
+        response = frame.get(
+            "/app/", {"of_sesion": token}, HTTP_ORIGIN=origin, HTTP_REFERER="http://testserver/app/"
+        )
+        assert response["Location"] == "/jumpseller/", origin
+    # Top level (a link followed from another site): no session, no cookie.
+    response = Client().get("/app/", {"of_sesion": token}, HTTP_REFERER="https://atacante.example/")
+    assert response["Location"] == "/jumpseller/" and settings.SESSION_COOKIE_NAME not in response.cookies
+
+
+def test_without_fetch_metadata_the_apps_own_pages_still_carry_the_session(store_a):
+    """Old Safari's frame keeps working: the app's pages send a same-origin Referer (Referrer-Policy:
+    same-origin) on links, redirects and fetches, and an Origin on POSTs."""
+    frame = OldSafariFrame(enforce_csrf_checks=True)
+    own = "http://testserver/app/"
+    page = frame.get("/app/configuracion/", {"of_sesion": embedded_session_start(store_a)}, HTTP_REFERER=own)
+    assert page.status_code == 200 and "Tienda A" in page.content.decode()
+    renewed = frame.get("/jumpseller/app/sesion", HTTP_X_OF_SESION=_token(page), HTTP_REFERER=own)
+    assert renewed.status_code == 200 and renewed.json()["token"]
+    data = {
+        "csrfmiddlewaretoken": _csrf(page),
+        "store": "tienda-a",
+        "of_sesion": _token(page),
+        "mode": "2",
+        "demo_mode": "on",
+        "email_customer": "on",
+        "merchant_email": "viejo@tienda.example.cl",
+    }
+    # A POST from another site (its Origin) opens no session and saves nothing.
+    refused = frame.post("/app/configuracion/", data, HTTP_ORIGIN="https://atacante.example")
+    assert refused.status_code != 302 or "of_sesion" not in refused["Location"]
+    assert not EmissionSettings.objects.filter(merchant_email="viejo@tienda.example.cl").exists()
+    # The page's own POST: a same-origin Origin (no Referer needed).
+    saved = frame.post("/app/configuracion/", data, HTTP_ORIGIN="http://testserver")
+    assert saved.status_code == 302 and "of_sesion=" in saved["Location"]
+    assert EmissionSettings.objects.get(store=store_a).merchant_email == "viejo@tienda.example.cl"
+
+
+def test_without_fetch_metadata_the_requests_own_origin_counts_as_the_apps(store_a, settings):
+    """Locally the server may be reached under another name than PUBLIC_BASE_URL's: the request's own
+    origin (its Host, validated by ALLOWED_HOSTS) is the app's origin as well."""
+    settings.PUBLIC_BASE_URL = "https://openfactura.example"
+    token = embedded_session_start(store_a)
+    frame = OldSafariFrame()
+    assert frame.get("/app/", {"of_sesion": token}, HTTP_REFERER="http://testserver/app/").status_code == 200
+    assert (
+        frame.get("/app/", {"of_sesion": token}, HTTP_REFERER="https://openfactura.example/app/").status_code
+        == 200
+    )
+    assert (
+        frame.get("/app/", {"of_sesion": token}, HTTP_REFERER="https://otra.example/")["Location"]
+        == "/jumpseller/"
+    )
+
+
+def test_a_typed_or_bookmarked_url_with_a_token_opens_nothing(store_a):
+    """``Sec-Fetch-Site: none`` (typed, pasted, bookmarked, opened from another app) is refused: a pasted
+    link is exactly how someone else's token would arrive, and the app's own pages never start one."""
+    token = embedded_session_start(store_a)
+    response = Client().get(
+        "/app/", {"of_sesion": token}, HTTP_SEC_FETCH_SITE="none", HTTP_REFERER="http://testserver/app/"
+    )
+    assert response["Location"] == "/jumpseller/" and settings.SESSION_COOKIE_NAME not in response.cookies

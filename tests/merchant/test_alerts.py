@@ -136,3 +136,21 @@ def test_an_order_canceled_before_its_document_went_out_is_no_alert(sandbox, htt
     assert flows.openfactura_documents(http, sandbox) == []
     assert _alert_mails(http, sandbox) == []
     assert _everywhere(http, sandbox) == {()}
+
+
+def test_canceling_an_order_already_refunded_in_full_is_no_alert(sandbox, http, shop):
+    _pay(http, sandbox, 8402)
+    [boleta] = Document.objects.filter(store=shop, order_id=8402)
+    services.nota_credito_parcial_create(
+        store_id=shop.pk,
+        document_id=boleta.pk,
+        request_key="todo",
+        amount=boleta.mnt_total,
+        razon="Devolución",
+    )
+    flows.cancel(http, sandbox, CODE, 8402)  # the annulling nota has nothing left to credit
+    annulling = Document.objects.get(store=shop, purpose=f"nc:{boleta.pk}")
+    assert (annulling.state, annulling.error_code) == (DocumentState.REQUIRES_REVIEW, "nothing_remains")
+    services.emission_sweep()
+    assert _alert_mails(http, sandbox) == []
+    assert _everywhere(http, sandbox) == {()}

@@ -4,8 +4,9 @@ confirmation, and what is skipped says why. «Reconciliar un rango de fechas» r
 
 from __future__ import annotations
 
+import logging
 import re
-from datetime import UTC, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -159,7 +160,7 @@ def test_reconciliar_runs_as_a_job_and_shows_its_result(sandbox, http, shop):
     )
     assert response.status_code == 200
     job = BackgroundJob.objects.get(kind="reconcile")
-    assert (job.state, job.total, job.created, job.result) == ("done", 2, 2, {"found": 2})
+    assert (job.state, job.total, job.created, job.result) == ("done", 2, 2, {"found": 2, "earlier": []})
     assert "2 no tenían documento y se emitirán ahora" in response.text
     assert sale_orders(shop) == {8201, 8202}
 
@@ -176,3 +177,65 @@ def test_in_mode_3_the_customer_gets_the_link_once_instead_of_a_document(sandbox
     _, again = run_backfill(http, sandbox)
     assert (again.created, again.skipped) == (0, {SKIP_NOTICE: 1})
     assert CustomerNotice.objects.filter(store=shop, order_id=8401).count() == 1
+
+
+# --- One path: «Reconciliar un rango de fechas» and the hourly reconciliation (issue 17 §3) ---------------
+DECEMBER = date(2026, 12, 15)
+SANTIAGO = timezone.get_fixed_timezone(-180)
+
+
+def paid_at(http, sandbox, order_id: int, day: date, **changes) -> None:
+    """An order Jumpseller has as paid on ``day`` (noon, Chile) that never reached the app."""
+    moment = jumpseller_time(datetime(day.year, day.month, day.day, 12, tzinfo=SANTIAGO))
+    order = flows.example_order("afecta", id=order_id, status="Paid", created_at=moment, completed_at=moment)
+    flows.create_order(http, sandbox, CODE, {**order, **changes})
+
+
+@pytest.fixture
+def in_december(monkeypatch):
+    """Today is 15-12-2026 for the reconciliation: a November sale is an earlier month's."""
+    monkeypatch.setattr("emission.services.reconciliation.today_chile", lambda: DECEMBER)
+
+
+def test_reconciliar_holds_an_earlier_months_order_until_the_merchant_confirms(
+    sandbox, http, shop, in_december
+):
+    paid_at(http, sandbox, 8501, date(2026, 11, 20))  # November: waits for the confirmation
+    paid_at(http, sandbox, 8502, date(2026, 12, 2))  # this month: emitted
+    paid_at(http, sandbox, 8503, date(2026, 12, 3), currency="USD")  # skipped, with its reason
+    response = http.post(
+        sandbox("/app/documentos/reconciliar"),
+        data={**_fields(http, sandbox), "date_from": "2026-11-01", "date_to": DECEMBER.isoformat()},
+        timeout=60,
+    )
+    assert response.status_code == 200
+    job = BackgroundJob.objects.get(kind="reconcile")
+    assert (job.state, job.total, job.created) == ("done", 3, 1)
+    assert job.skipped == {SKIP_EARLIER: 1, SKIP_CURRENCY: 1}
+    assert [row["id"] for row in job.result["earlier"]] == [8501]
+    assert sale_orders(shop) == {8502}
+    assert "1 pagadas en un mes anterior esperan tu confirmación" in visible(response)
+
+    # The list waits on «Emitir documentos de pedidos anteriores»; confirmed, it is emitted there.
+    page = http.get(sandbox(PAGE), timeout=10)
+    assert "Pedidos de meses anteriores (1): esperan tu confirmación" in visible(page)
+    confirmed = flows.submit_form(
+        http, sandbox(PAGE), date_from=None, date_to=None, accion="confirmar", job=str(job.pk)
+    )
+    assert "Emitiendo los documentos de 1 pedidos de meses anteriores." in confirmed.text
+    assert sale_orders(shop) == {8501, 8502}
+    assert len(flows.openfactura_documents(http, sandbox)) == 2
+
+
+def test_the_hourly_reconciliation_never_emits_an_earlier_months_order(
+    sandbox, http, shop, in_december, caplog
+):
+    from emission import tasks
+
+    paid_at(http, sandbox, 8601, date(2026, 11, 30))  # its webhook was lost; found on 15-12
+    paid_at(http, sandbox, 8602, date(2026, 12, 14))
+    paid_at(http, sandbox, 8603, date(2026, 12, 14), currency="USD")
+    with caplog.at_level(logging.WARNING, logger="emission.services.reconciliation"):
+        assert tasks.reconcile_store(shop.pk, "2026-11-25", DECEMBER.isoformat()) == 1
+    assert sale_orders(shop) == {8602}
+    assert "held for the merchant's confirmation" in caplog.text and "8601" in caplog.text

@@ -1,12 +1,10 @@
 """«Emitir documentos de pedidos anteriores» in Chromium against the sandbox (issue 17 §3): the progress bar
 advances while the job runs outside the request and reaches done with its counts; Cancelar stops a run.
-Screenshots during and after a run, at 1280 and 800 px, go to ``BACKFILL_SCREENSHOTS`` (/tmp/shots-T)."""
+Screenshots during and after a run go to ``$SCREENSHOTS_DIR/backfill`` (tests/shots.py)."""
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, timedelta
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -14,19 +12,15 @@ from django.utils import timezone
 from emission.models import Document
 from merchant.models import BackgroundJob
 from tests import flows
+from tests.shots import screenshots
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SHOTS = Path(os.environ.get("BACKFILL_SCREENSHOTS", "/tmp/shots-T"))
 CODE = "tienda-anterior"
 
 
 def _shots(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    for width in (1280, 800):
-        page.set_viewport_size({"width": width, "height": 900})
-        page.screenshot(path=str(SHOTS / f"{name}-{width}.png"), full_page=True)
-    page.set_viewport_size({"width": 1280, "height": 900})
+    screenshots(page, name, folder="backfill")
 
 
 def _paid_before(http, sandbox, order_id: int, days_ago: int = 0) -> None:

@@ -4,10 +4,8 @@ more than one page (30 a page), cancellation between pages, and the page's butto
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import timedelta
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -16,6 +14,7 @@ from django.utils import timezone
 from emission.models import Document, DocumentState
 from tests import flows
 from tests.flows import live_store, paid_boleta, submit_form
+from tests.shots import screenshots
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -190,15 +189,8 @@ def test_one_job_at_a_time_per_store(month, http, sandbox):
     assert BackgroundJob.objects.filter(store=month.store).count() == 1
 
 
-SHOTS = Path(os.environ.get("F29_SCREENSHOTS", "/tmp/shots-S"))
-
-
 def _shots(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    for width in (1280, 800):
-        page.set_viewport_size({"width": width, "height": 900})
-        page.screenshot(path=str(SHOTS / f"{name}-{width}.png"), full_page=True)
-    page.set_viewport_size({"width": 1280, "height": 900})
+    screenshots(page, name, folder="f29")
 
 
 @pytest.mark.browser

@@ -22,18 +22,24 @@ seen: list[int] = []
 
 def run_items(job, progress):
     """Three items: the first created, the second skipped, the third created; ``cancel_at`` cancels there
-    (as the merchant pressing Cancelar while it runs)."""
+    (as the merchant pressing Cancelar while it runs; ``items`` cancels after the last one); ``stale_at``
+    has the job marked failed there by ``jobs_recover_stale`` as if its heartbeat had stopped."""
     items = job.params.get("items", 3)
     progress.set_total(items)
     for n in range(items):
         if n == job.params.get("cancel_at"):
             jobs.job_cancel(store_id=job.store_id, job_id=job.pk)
+        if n == job.params.get("stale_at"):
+            BackgroundJob.objects.filter(pk=job.pk).update(updated_at=timezone.now() - timedelta(hours=2))
+            jobs.jobs_recover_stale(store_id=job.store_id)
         if progress.cancelled():
             break
         if job.params.get("fail_at") == n:
             raise RuntimeError("boom")
         seen.append(n)
         progress.advance(created=0 if n % 2 else 1, skipped={"ya tenía documento": 1} if n % 2 else None)
+    if job.params.get("cancel_at") == items:
+        jobs.job_cancel(store_id=job.store_id, job_id=job.pk)
     return {"items": items}
 
 
@@ -117,6 +123,33 @@ def test_cancel_stops_a_running_job_at_its_next_item(store, django_capture_on_co
     assert seen == [0, 1] and job.done == 2 and job.created == 1
     # The store can start another right away.
     assert start(store, capture=django_capture_on_commit_callbacks).state == BackgroundJob.State.DONE
+
+
+@pytest.mark.django_db
+def test_cancelar_after_the_last_item_still_ends_done(store, django_capture_on_commit_callbacks):
+    job = start(store, capture=django_capture_on_commit_callbacks, items=3, cancel_at=3)
+    assert job.cancel_requested and seen == [0, 1, 2]
+    assert (job.state, job.done, job.total, job.result) == (BackgroundJob.State.DONE, 3, 3, {"items": 3})
+
+
+@pytest.mark.django_db
+def test_a_job_marked_failed_as_stale_stops_although_its_process_still_runs(store):
+    job = BackgroundJob.objects.create(store=store, kind=KIND, state=BackgroundJob.State.RUNNING)
+    progress = jobs.Progress(job)
+    assert not progress.cancelled()
+    BackgroundJob.objects.filter(pk=job.pk).update(updated_at=timezone.now() - timedelta(hours=2))
+    assert jobs.jobs_recover_stale(store_id=store.pk) == 1
+    assert progress.cancelled()  # no Cancelar pressed: the job is simply no longer running
+
+
+@pytest.mark.django_db
+def test_a_running_job_marked_failed_as_stale_stops_at_its_next_item(
+    store, django_capture_on_commit_callbacks
+):
+    job = start(store, capture=django_capture_on_commit_callbacks, items=5, stale_at=2)
+    assert seen == [0, 1] and job.done == 2
+    assert job.state == BackgroundJob.State.FAILED and "dejó de avanzar" in job.error
+    assert not job.cancel_requested
 
 
 @pytest.mark.django_db

@@ -191,3 +191,17 @@ def test_a_partial_nota_by_returned_units_is_shown_and_issued_for_those_units(ht
     [nota] = Document.objects.filter(kind="nota_credito")
     assert (nota.state, nota.mnt_total) == (DocumentState.EMITTED, 12990)
     assert f"Nota de crédito N° {nota.folio} emitida por $12.990" in text_of(done)
+
+
+def test_a_nota_confirmed_on_another_day_is_shown_again():
+    """The confirmation's digest covers the emission date: shown on 31-10 at 23:59 and confirmed after
+    midnight, the nota would be dated (and declared) in November — it is shown again instead."""
+    from emission.services.review import shown_digest
+
+    def body(fecha: str) -> dict:
+        return {
+            "dte": {"Encabezado": {"IdDoc": {"TipoDTE": 61, "FchEmis": fecha}, "Totales": {"MntTotal": 1}}}
+        }
+
+    assert shown_digest(body("2026-10-31")) != shown_digest(body("2026-11-01"))
+    assert shown_digest(body("2026-10-31")) == shown_digest(body("2026-10-31"))

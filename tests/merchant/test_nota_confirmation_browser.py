@@ -1,30 +1,22 @@
 """In Chromium: a partial nota typed "10.000" is confirmed as $10.000 and announced by its folio; a refused
 "10,5" keeps the typed reason; an annulled document and the review actions as the merchant sees them.
-Screenshots (1280 and 800 px wide) go to ``$MERCHANT_SCREENSHOTS`` (default /tmp/shots-A)."""
+Screenshots (1280 and 800 px wide) go to ``$SCREENSHOTS_DIR/notas`` (tests/shots.py)."""
 
 from __future__ import annotations
-
-import os
-from pathlib import Path
 
 import pytest
 
 from emission.models import Document, DocumentState
 from tests import flows
+from tests.shots import screenshots
 
 from .test_merchant_flow_browser import browser_session
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SHOTS = Path(os.environ.get("MERCHANT_SCREENSHOTS", "/tmp/shots-A"))
-
 
 def shoot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    for width in (1280, 800):
-        page.set_viewport_size({"width": width, "height": 900})
-        page.screenshot(path=str(SHOTS / f"{name}-{width}.png"), full_page=True)
-    page.set_viewport_size({"width": 1280, "height": 900})
+    screenshots(page, name, folder="notas")
 
 
 @pytest.fixture

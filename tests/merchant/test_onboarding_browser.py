@@ -1,12 +1,9 @@
 """A new merchant in Chromium against the sandbox (issue 15 §6): install → land on "Primeros pasos" →
 choose the issuer, enter the company's API key and leave demo mode → each step shows its tick.
 Screenshots of the checklist, an alert banner and the Cola page at 1280 and 800 px go to
-``ONBOARDING_SCREENSHOTS`` (default /tmp/shots-C1)."""
+``$SCREENSHOTS_DIR/onboarding`` (tests/shots.py)."""
 
 from __future__ import annotations
-
-import os
-from pathlib import Path
 
 import pytest
 
@@ -14,19 +11,15 @@ from emission import services
 from emission.models import EmissionSettings
 from integration.models import Store
 from tests import flows
+from tests.shots import screenshots
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SHOTS = Path(os.environ.get("ONBOARDING_SCREENSHOTS", "/tmp/shots-C1"))
 CODE = "tienda-nueva"
 
 
 def _shots(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    for width in (1280, 800):
-        page.set_viewport_size({"width": width, "height": 900})
-        page.screenshot(path=str(SHOTS / f"{name}-{width}.png"), full_page=True)
-    page.set_viewport_size({"width": 1280, "height": 900})
+    screenshots(page, name, folder="onboarding")
 
 
 def _state(page, step: str) -> str:
