@@ -19,7 +19,10 @@ from emission import services
 
 logger = logging.getLogger(__name__)
 
-TASK_OPTIONS = {"acks_late": True, "reject_on_worker_lost": True}
+# ``max_retries`` None on the task itself: ``retry(max_retries=None)`` alone falls back to the task's
+# default of 3, and a fourth deferral (a key's budget spent, an OpenFactura 429 on the PDF) dropped the
+# email and the attachment. Retries are bounded by the documents' own counters (attempts, pause, sweep).
+TASK_OPTIONS = {"acks_late": True, "reject_on_worker_lost": True, "max_retries": None}
 
 
 def _retry(task, exc: services.RetryLater):
