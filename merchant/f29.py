@@ -93,6 +93,9 @@ class MonthSummary:
     iva_sales: int  # IVA of 33 + 39
     iva_notas: int  # IVA of 61, as a positive amount
     demo_excluded: int  # emitted demo documents dated in the month: not counted
+    # documents "resuelto a mano" in the month (issued elsewhere, or not owed): not in the figures above,
+    # which count what this app emitted; the merchant adds what was issued elsewhere from its own records
+    resolved_by_hand: int = 0
     days: list[Day] = field(default_factory=list)
 
     @property
@@ -188,8 +191,21 @@ def month_summary(*, store_id: int, year: int, month: int) -> MonthSummary:
         iva_sales=sum((by_tipo.get(tipo) or empty)["iva"] or 0 for tipo in SALES_WITH_IVA),
         iva_notas=(by_tipo.get(NOTA) or empty)["iva"] or 0,
         demo_excluded=month_documents(store_id=store_id, year=year, month=month, demo=True).count(),
+        resolved_by_hand=_resolved_by_hand(store_id=store_id, year=year, month=month),
         days=_days(documents),
     )
+
+
+def _resolved_by_hand(*, store_id: int, year: int, month: int) -> int:
+    """Documents of the real company the merchant marked "resuelto a mano" during the month (Chile)."""
+    first, after = month_bounds(year, month)
+    return Document.objects.filter(
+        store_id=store_id,
+        state=DocumentState.RESOLVED,
+        demo=False,
+        resolved_at__date__gte=first,
+        resolved_at__date__lt=after,
+    ).count()
 
 
 def _days(documents) -> list[Day]:

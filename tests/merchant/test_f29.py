@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from emission.models import DocumentState
+from merchant.f29 import month_summary
 from tests.merchant.conftest import make_document
 
 pytestmark = pytest.mark.django_db
@@ -245,3 +246,29 @@ def test_the_last_result_of_the_month_is_shown(merchant, store):
     assert "OpenFactura lista 3 documentos de este mes; aquí hay 2; coinciden 2." in text
     row = re.search(r'<tr data-clave="33-7">(.*?)</tr>', text, re.S).group(1)
     assert _cells(row) == ["Factura electrónica (33)", "7", "04-11-2026", "Mayorista SpA", "$119.000"]
+
+
+def test_documents_resolved_by_hand_are_said_to_be_outside_the_figures(merchant, november):
+    """A factura the merchant issued elsewhere and marked «Resuelto a mano» is not in the figures (this
+    app did not emit it): the page says so, and the figures stay those of the emitted documents."""
+    make_document(
+        november,
+        tipo=33,
+        kind="factura",
+        demo=False,
+        state=DocumentState.RESOLVED,
+        resolved_folio=777,
+        resolved_at=datetime(2026, 11, 20, 15, 0, tzinfo=UTC),
+        mnt_total=11900,
+    )
+    make_document(  # resolved in another month: not this month's
+        november,
+        tipo=39,
+        demo=False,
+        state=DocumentState.RESOLVED,
+        resolved_at=datetime(2026, 10, 5, 15, 0, tzinfo=UTC),
+    )
+    text = merchant.get("/app/f29/?mes=2026-11").content.decode()
+    assert "1 documento marcado «Resuelto a mano» este mes no está en estas cifras" in text
+    assert month_summary(store_id=november.pk, year=2026, month=11).total.total == EXPECTED_ROWS["total"][-1]
+    assert "Resuelto a mano" not in merchant.get("/app/f29/?mes=2026-12").content.decode()
