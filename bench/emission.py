@@ -15,13 +15,21 @@ Reported: throughput (documents ÷ time from the first payment to the last emiss
 min(worker slots ÷ latency, Σ per-merchant limits); p50/p99 from payment to ``emitted_at``; the 429s the
 fake OpenFactura answered (from gunicorn's access log); peak RSS of the web and Celery worker processes.
 Target (issue 9): ≥ 90 % of the bound and 0 answers 429.
+
+Worker slot time (issue 16): the worker logs at INFO, as in production, and every task run's duration
+("succeeded in 0.27s") is summed: slot-seconds and task runs per document, the share of slot time the
+OpenFactura calls account for (requests × latency), and what the slots allow (slots ÷ slot-seconds per
+document), i.e. the bound once every task's own time counts. ``--dump FILE`` writes each order's payment,
+webhook receipt, document creation and emission times (JSON) for a timeline.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
+import re
 import signal
 import subprocess
 import sys
@@ -50,6 +58,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 SCENARIOS = ("default", "noisy", "scale", "lowload")
+TASK_DONE = re.compile(r"Task [\w.]+\[[\w-]+\] succeeded in ([0-9.]+)s")
 
 
 def machine_cpu() -> tuple[float, float]:
@@ -102,6 +111,7 @@ def main() -> None:  # noqa: C901, PLR0915 - one linear script
     parser.add_argument("--latency-ms", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=4, help="Celery worker slots")
     parser.add_argument("--deadline", type=float, default=None, help="seconds to wait for the emissions")
+    parser.add_argument("--dump", default="", help="write each order's payment and emission times (JSON)")
     args = parser.parse_args()
     if args.deadline is None:
         args.deadline = {"noisy": 420.0, "scale": 300.0}.get(args.scenario, 180.0)
@@ -127,12 +137,16 @@ def main() -> None:  # noqa: C901, PLR0915 - one linear script
     env.pop("CACHE_URL", None)
     tmp = Path(tempfile.gettempdir())
     access_log = tmp / f"bench-emission-access-{os.getpid()}.log"
+    worker_log_path = tmp / f"bench-emission-worker-{os.getpid()}.log"
     processes: list[subprocess.Popen] = []
     codes, lanes = plan_for(args)
     total = sum(len(lane) for lane in lanes)
     with scratch_database(DB_NAME, BROKER, env):
         try:
-            with (tmp / f"bench-emission-web-{os.getpid()}.log").open("wb") as log:
+            with (
+                (tmp / f"bench-emission-web-{os.getpid()}.log").open("wb") as log,
+                worker_log_path.open("wb") as worker_log,
+            ):
                 web = subprocess.Popen(
                     [
                         sys.executable,
@@ -167,15 +181,15 @@ def main() -> None:  # noqa: C901, PLR0915 - one linear script
                         "-A",
                         "openfactura_app",
                         "worker",
-                        "--loglevel=WARNING",
+                        "--loglevel=INFO",
                         f"--concurrency={args.concurrency}",
                         "--without-gossip",
                         "--without-mingle",
                         "--hostname=bench@%h",
                     ],
                     cwd=REPO_ROOT,
-                    env=env,
-                    stdout=log,
+                    env={**env, "LOG_LEVEL": "INFO"},  # as in production: Celery logs each task's duration
+                    stdout=worker_log,
                     stderr=subprocess.STDOUT,
                     start_new_session=True,
                 )
@@ -234,7 +248,9 @@ def main() -> None:  # noqa: C901, PLR0915 - one linear script
             conn.autocommit = True
             query = (
                 "SELECT s.code, d.order_id, extract(epoch from d.emitted_at), "
-                "extract(epoch from d.email_sent_at) FROM emission_document d "
+                "extract(epoch from d.email_sent_at), extract(epoch from d.created_at), "
+                "(SELECT extract(epoch from min(e.received_at)) FROM integration_webhookevent e "
+                "WHERE e.store_id = d.store_id AND e.order_id = d.order_id) FROM emission_document d "
                 "JOIN integration_store s ON s.id = d.store_id WHERE d.state = 'emitted'"
             )
             deadline = time.monotonic() + args.deadline
@@ -276,6 +292,22 @@ def main() -> None:  # noqa: C901, PLR0915 - one linear script
                         os.killpg(process.pid, signal.SIGKILL)
                         process.wait()
 
+    if args.dump:
+        Path(args.dump).write_text(
+            json.dumps(
+                [
+                    {
+                        "store": r[0],
+                        "order": r[1],
+                        "paid": paid_at[(r[0], r[1])],
+                        "received": float(r[5]) if r[5] is not None else None,
+                        "created": float(r[4]),
+                        "emitted": float(r[2]),
+                    }
+                    for r in rows
+                ]
+            )
+        )
     accepted = len(sent)
     distinct = len({d.get("idempotency_key") for d in sent})
     of_lines = [line for line in access_log.read_text().splitlines() if "/sandbox/openfactura/v2/" in line]
@@ -292,6 +324,10 @@ def main() -> None:  # noqa: C901, PLR0915 - one linear script
     lo, hi = int(0.1 * len(times)), int(0.9 * len(times)) - 1
     steady = (hi - lo) / (times[hi] - times[lo]) if len(times) >= 10 and times[hi] > times[lo] else 0.0
     cpu_ms = 1000 * worker_cpu / max(emitted, 1)
+    # Worker slot time: every task run's duration from Celery's own log line ("succeeded in 0.27s").
+    task_seconds = [float(m) for m in TASK_DONE.findall(worker_log_path.read_text(errors="replace"))]
+    slot_seconds = sum(task_seconds) / max(emitted, 1)
+    provider_share = (len(of_lines) * args.latency_ms / 1000) / max(sum(task_seconds), 1e-9)
     name = {"default": "emission", "noisy": "emission_noisy", "scale": "emission_scale200"}.get(
         args.scenario, "emission_lowload"
     )
@@ -324,6 +360,12 @@ def main() -> None:  # noqa: C901, PLR0915 - one linear script
         print(f"BENCH {name}_paid_to_email_p50 {percentile(emails, 0.5):.2f} s")
         print(f"BENCH {name}_paid_to_email_p99 {percentile(emails, 0.99):.2f} s")
     print(f"BENCH {name}_openfactura_429 {of_429} responses")
+    print(f"BENCH {name}_task_runs_per_document {len(task_seconds) / max(emitted, 1):.2f} runs")
+    print(f"BENCH {name}_slot_seconds_per_document {slot_seconds:.3f} s")
+    print(f"BENCH {name}_slot_seconds_in_openfactura_share {provider_share:.2f} ratio")
+    if args.scenario in ("default", "scale"):
+        # What the slots allow once every task's own time counts, not only OpenFactura's latency.
+        print(f"BENCH {name}_slots_allow {args.concurrency / max(slot_seconds, 1e-9):.2f} documents/s")
     print(f"BENCH {name}_lost {lost} documents")
     print(f"BENCH {name}_duplicated {duplicated} documents")
     print(f"BENCH {name}_worker_cpu_per_document {cpu_ms:.1f} ms")

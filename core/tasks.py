@@ -17,11 +17,14 @@ logger = logging.getLogger(__name__)
 
 
 @shared_task(name="core.ping")
-def ping() -> dict[str, str]:
+def ping() -> dict[str, str | int | None]:
+    """``session``: the database server's process for this worker's connection (PostgreSQL), which shows
+    whether a worker process keeps its connection from one task to the next."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
         cursor.fetchone()
-    return {"pong": "ok", "database": connection.vendor}
+    backend_pid = getattr(connection.connection, "get_backend_pid", None)
+    return {"pong": "ok", "database": connection.vendor, "session": backend_pid() if backend_pid else None}
 
 
 @shared_task(name="core.clear_sessions", acks_late=True, serializer="json")

@@ -255,6 +255,11 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery's Django fixup closes the database connection before and after every task unless this is set;
+# a worker process then reconnects to PostgreSQL for each task. Set, it closes only every this many
+# tasks, and `openfactura_app.celery` checks the kept connection as Django does per request
+# (CONN_MAX_AGE, CONN_HEALTH_CHECKS: a connection broken by a PostgreSQL restart is replaced).
+CELERY_DB_REUSE_MAX = 1000
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

@@ -191,7 +191,8 @@ def _merchant_copy(cfg: EmissionSettings, recipient: str) -> list[str] | None:
 
 def document_attach(*, document: Document) -> bool:
     """Attach the document to the Jumpseller order (``POST /orders/{id}/documents.json``) and add a history
-    note; skipped when Jumpseller already lists it (a previous attempt succeeded but was not recorded)."""
+    note; on a later delivery, skipped when Jumpseller already lists it (a previous attempt succeeded but
+    was not recorded)."""
     from django.core.cache import cache
 
     from integration.client import JumpsellerError, JumpsellerRateLimited, JumpsellerTransientError
@@ -203,8 +204,21 @@ def document_attach(*, document: Document) -> bool:
     if not cache.add(lock, 1, timeout=settings.CELERY_TASK_TIME_LIMIT + 60):
         return False  # another delivery of this document is attaching it
     try:
+        fresh = (
+            Document.objects.filter(pk=document.pk, store_id=document.store_id)
+            .values("attached_at", "deliver_attempts")
+            .get()
+        )
+        if fresh["attached_at"] is not None:  # another delivery attached it while this one started
+            return True
         with jumpseller_client_for(document.store_id) as client:
-            existing = {d.public_id for d in client.list_order_documents(document.order_id)}
+            # Only a delivery that is not the first can find it attached already (an earlier run that
+            # died after Jumpseller took it); the first one saves the call (one of Jumpseller's 20/s).
+            existing = (
+                {d.public_id for d in client.list_order_documents(document.order_id)}
+                if fresh["deliver_attempts"] > 1
+                else set()
+            )
             if document.public_id not in existing:
                 _order_document_create(client, document)
                 demo = " (documento de prueba)" if document.demo else ""

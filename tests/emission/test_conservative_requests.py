@@ -240,6 +240,39 @@ def test_document_type_goes_as_the_documented_string(sandbox, http, shop, attach
     assert Document.objects.filter(store=shop, attached_at__isnull=False).count() == 2
 
 
+@pytest.fixture
+def jumpseller_calls(monkeypatch) -> list[tuple[str, str]]:
+    """``(method, path)`` of every Jumpseller API call the product made."""
+    calls: list[tuple[str, str]] = []
+    original = JumpsellerClient._send_once
+
+    def spy(self, method, path, params, json):
+        calls.append((method, path))
+        return original(self, method, path, params, json)
+
+    monkeypatch.setattr(JumpsellerClient, "_send_once", spy)
+    return calls
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_first_delivery_attaches_without_listing_and_a_later_one_never_attaches_twice(
+    sandbox, http, shop, jumpseller_calls
+):
+    boleta = paid(http, sandbox, shop, 9531)
+    # Re-read of the order, then the attachment and its history note: no listing of the order's documents.
+    assert [m for m, p in jumpseller_calls if "/orders/9531" in p] == ["GET", "POST", "POST"]
+
+    # A delivery that died after Jumpseller took the document, before recording it: the next one lists
+    # the order's documents, finds it and attaches nothing more.
+    Document.objects.filter(pk=boleta.pk).update(attached_at=None, email_sent_at=None)
+    jumpseller_calls.clear()
+    services.document_deliver(store_id=shop.pk, document_id=boleta.pk)
+    assert jumpseller_calls == [("GET", "/orders/9531/documents.json")]
+    assert len(flows.jumpseller_documents(http, sandbox, CODE, 9531)) == 1
+    boleta.refresh_from_db()
+    assert boleta.attached_at is not None and boleta.deliver_attempts == 2
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_jumpseller_that_takes_integers_gets_one_422_then_integers(
     sandbox, http, shop, settings, attachments
