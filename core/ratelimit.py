@@ -35,7 +35,8 @@ Limit = tuple[int, float]  # (requests, per seconds)
 # 50 ms on OpenFactura's second (≤ 5 % of 3/s) and 1 s on its minute (1.6 % of 100/min). A 429 in the
 # minute window would cost a whole minute at the end of a store's backlog (issue 16: 300 orders fill exactly
 # three windows), so that margin is wide; the occasional per-second 429 left is a deferral like any other
-# (same key, no failure counted) and gives its minute slot back (`emission.services.documents`).
+# (same key, no failure counted). The refused request keeps its booking in both windows: the references do
+# not say whether OpenFactura's gateway counts refused requests, so the product assumes it does.
 OPENFACTURA_LIMITS: Sequence[Limit] = ((3, 1.05), (100, 61.0))
 JUMPSELLER_LIMITS: Sequence[Limit] = ((20, 1.0), (800, 60.0))
 # The furthest a reservation is booked ahead. Beyond it the work is deferred without one and books again
@@ -227,11 +228,6 @@ class Reservation:
         if self.booked:
             release(self.key, self.limits, self.member)
             self.booked = False
-
-    def release_from(self, limits: Sequence[Limit]) -> None:
-        """Give the slot back in ``limits`` only (the provider refused the request: it used none of them)."""
-        if self.booked:
-            release(self.key, limits, self.member)
 
 
 def _keys(key: str, limits: Sequence[Limit]) -> list[str]:

@@ -217,7 +217,6 @@ class OpenFacturaClient:
         # Requests whose budget slot the caller already booked (the scheduler books one before it claims
         # a document): they are not throttled again.
         self.prepaid = 0
-        self.sent = 0  # requests that left for OpenFactura (the scheduler reads it after a 429)
 
     def __repr__(self) -> str:  # never show the key
         return f"OpenFacturaClient(base_url={self.base_url!r})"
@@ -243,7 +242,6 @@ class OpenFacturaClient:
         all_headers = {"apikey": self._api_key, "Accept": "application/json", **(headers or {})}
         url = f"{self.base_url}{path}"
         started = time.monotonic()
-        self.sent += 1
         try:
             response = self.session.request(
                 method, url, json=json, headers=all_headers, timeout=self.timeout, allow_redirects=False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any
 
 from django.conf import settings
@@ -150,12 +151,18 @@ def _organization_read_once(cfg: EmissionSettings) -> None:
     own pacing: OpenFactura is not called) and find it kept when they run again."""
     from django.core.cache import cache
 
-    lock = f"emission:organization-read:{cfg.store_id}"
-    if cache.add(lock, 1, timeout=60):
+    lock, owner = f"emission:organization-read:{cfg.store_id}", uuid.uuid4().hex
+    # Held longer than any task may run (up to four reads with their timeouts): it cannot expire under
+    # its reader; only its owner deletes it.
+    if cache.add(lock, owner, timeout=settings.CELERY_TASK_TIME_LIMIT + 60):
         try:
-            organization_refresh(cfg=cfg)
+            # ``cfg`` was loaded before the order's re-read: another slot may have kept the issuer since.
+            cfg.refresh_from_db(fields=["organization", "organization_fetched_at"])
+            if not cfg.organization:
+                organization_refresh(cfg=cfg)
         finally:
-            cache.delete(lock)
+            if cache.get(lock) == owner:
+                cache.delete(lock)
         return
     cfg.refresh_from_db(fields=["organization", "organization_fetched_at"])
     if not cfg.organization:

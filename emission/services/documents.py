@@ -488,10 +488,6 @@ def _send_claimed(document: Document, cfg: EmissionSettings, held: ratelimit.Res
         _requires_review(document, error, started, t0, message=error.message)
         return
     except OpenFacturaRateLimited as error:  # OpenFactura's 429 (or our pacing of a lookup): a deferral
-        if error.status is not None and client.sent == 1:
-            # The booked request itself was refused: OpenFactura did not take it, so it does not use up a
-            # slot of the minute budget (kept in the per-second one: the next second stays paced).
-            held.release_from(ratelimit.OPENFACTURA_LIMITS[1:])
         _rate_limited(document, cfg, error, started, t0)
     except OpenFacturaTransient as error:
         _failed_transient(document, cfg, error, started, t0)

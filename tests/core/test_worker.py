@@ -18,7 +18,7 @@ def test_a_worker_process_keeps_its_connection_and_replaces_a_broken_one(start_w
     across tasks, and one the server dropped (a PostgreSQL restart) is replaced before the next task."""
     from django.db import connection
 
-    worker = start_worker(concurrency=1, broker_db=6)
+    worker = start_worker(concurrency=1, broker_db=6, CONN_MAX_AGE="600")  # kept whatever the environment
     first = worker.send("core.ping").get(timeout=30)["session"]
     assert [worker.send("core.ping").get(timeout=30)["session"] for _ in range(3)] == [first] * 3
 

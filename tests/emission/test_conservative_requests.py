@@ -264,7 +264,7 @@ def test_the_first_delivery_attaches_without_listing_and_a_later_one_never_attac
 
     # A delivery that died after Jumpseller took the document, before recording it: the next one lists
     # the order's documents, finds it and attaches nothing more.
-    Document.objects.filter(pk=boleta.pk).update(attached_at=None, email_sent_at=None)
+    Document.objects.filter(pk=boleta.pk).update(attached_at=None)
     jumpseller_calls.clear()
     services.document_deliver(store_id=shop.pk, document_id=boleta.pk)
     assert jumpseller_calls == [("GET", "/orders/9531/documents.json")]
