@@ -281,8 +281,15 @@ def notas_earlier(document: Document, *, exclude_pk: int | None = None) -> list[
     ]
 
 
+def document_annulled(document: Document) -> bool:
+    """An annulling nota (``nc:<id>``) of ``document`` is emitted or on its way; one stuck in review annuls
+    nothing yet."""
+    annulling = document.notas.filter(purpose__startswith="nc:")
+    return annulling.exclude(state=DocumentState.REQUIRES_REVIEW).exists()
+
+
 def _refuse_if_annulled(original: Document) -> None:
-    if original.notas.filter(purpose__startswith="nc:").exclude(state=DocumentState.REQUIRES_REVIEW).exists():
+    if document_annulled(original):
         raise ActionRefused("Este documento ya está anulado con una nota de crédito.")
 
 

@@ -117,10 +117,10 @@ def _refuse_partial_nota_beyond_what_remains(nota: Document) -> None:
     """A partial nota parked in review was not counted while it waited: before it goes out again, what
     was credited since (other partial notas, an annulment, a conversion) must still leave room for it.
     The original's row is the lock, as when the nota was created."""
-    from emission.services.orders import _credited  # orders sends through this module
+    from emission.services.orders import _credited, document_annulled  # orders sends through this module
 
     original = Document.objects.select_for_update().get(pk=nota.annuls_id, store_id=nota.store_id)
-    if original.notas.filter(purpose__startswith="nc:").exclude(state=DocumentState.REQUIRES_REVIEW).exists():
+    if document_annulled(original):
         raise ActionRefused(
             "El documento ya está anulado con una nota de crédito: esta devolución ya no cabe."
         )
