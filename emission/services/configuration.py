@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from typing import Any
 
 from django.conf import settings
@@ -14,7 +13,6 @@ from django.utils import timezone
 from emission.client import (
     OpenFacturaClient,
     OpenFacturaError,
-    OpenFacturaRateLimited,
 )
 from emission.dte import (
     StoreDteSettings,
@@ -140,40 +138,9 @@ def emission_settings_forget_api_key(*, store_id: int) -> bool:
     return had_key
 
 
-# Seconds a store's first documents wait for the issuer read another process is making (issue 16).
-ORGANIZATION_READ_WAIT = 1.0
-
-
-def _organization_read_once(cfg: EmissionSettings) -> None:
-    """Read the issuer once per store at a time. A store's first documents, built in parallel by several
-    worker slots, each read it otherwise: the same answer for one request of the key's budget each (100 a
-    minute; measured: 2–3 of a backlog's first minute). The others defer (``OpenFacturaRateLimited``, our
-    own pacing: OpenFactura is not called) and find it kept when they run again."""
-    from django.core.cache import cache
-
-    lock, owner = f"emission:organization-read:{cfg.store_id}", uuid.uuid4().hex
-    # Held longer than any task may run (up to four reads with their timeouts): it cannot expire under
-    # its reader; only its owner deletes it.
-    if cache.add(lock, owner, timeout=settings.CELERY_TASK_TIME_LIMIT + 60):
-        try:
-            # ``cfg`` was loaded before the order's re-read: another slot may have kept the issuer since.
-            cfg.refresh_from_db(fields=["organization", "organization_fetched_at"])
-            if not cfg.organization:
-                organization_refresh(cfg=cfg)
-        finally:
-            if cache.get(lock) == owner:
-                cache.delete(lock)
-        return
-    cfg.refresh_from_db(fields=["organization", "organization_fetched_at"])
-    if not cfg.organization:
-        raise OpenFacturaRateLimited(
-            "Los datos del emisor se están leyendo en OpenFactura", retry_after=ORGANIZATION_READ_WAIT
-        )
-
-
 def dte_settings_for(cfg: EmissionSettings) -> StoreDteSettings:
     if not cfg.organization:
-        _organization_read_once(cfg)
+        organization_refresh(cfg=cfg)
     return StoreDteSettings(
         organization=cfg.organization,
         acteco=cfg.acteco or None,
